@@ -1,0 +1,115 @@
+import { Env, validateEnv } from './env';
+
+export type AwsMode = 'sandbox' | 'aws';
+export type LogFormat = 'json' | 'pretty';
+
+export interface ApiClientConfig {
+  clientId: string;
+  tokenSha256: string;
+  scopes: string[];
+}
+
+/**
+ * The typed, validated configuration. The only way the rest of the service learns a setting.
+ * Built once at boot from `process.env` (see `loadConfig`), or in tests from an object literal.
+ */
+export class AppConfig {
+  constructor(private readonly env: Env) {}
+
+  static fromEnv(raw: Record<string, string | undefined>): AppConfig {
+    return new AppConfig(validateEnv(raw));
+  }
+
+  /** Builds a config for tests: the sandbox defaults plus overrides. */
+  static forTest(overrides: Record<string, string | number | boolean | undefined> = {}): AppConfig {
+    const raw: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(overrides)) raw[k] = v === undefined ? undefined : String(v);
+    return AppConfig.fromEnv(raw);
+  }
+
+  /** The same settings with the database URL resolved (e.g. to the embedded Postgres just started). */
+  withDatabaseUrl(url: string): AppConfig {
+    return new AppConfig(Object.assign(new Env(), this.env, { DATABASE_URL: url }));
+  }
+
+  get port(): number {
+    return this.env.PORT;
+  }
+  get databaseUrl(): string | undefined {
+    return this.env.DATABASE_URL;
+  }
+  get dbPoolSize(): number {
+    return this.env.DB_POOL_SIZE;
+  }
+  get runMigrations(): boolean {
+    return this.env.RUN_MIGRATIONS;
+  }
+  get awsMode(): AwsMode {
+    return this.env.AWS_MODE;
+  }
+  get regions(): readonly string[] {
+    return this.env.REGIONS;
+  }
+  get managerId(): string {
+    return this.env.MANAGER_ID;
+  }
+  get instancePubkey(): string {
+    return this.env.INSTANCE_PUBKEY;
+  }
+  get maxInstanceLifeHours(): number {
+    return this.env.MAX_INSTANCE_LIFE_HOURS;
+  }
+  get spotPollSeconds(): number {
+    return this.env.SPOT_POLL_SECONDS;
+  }
+  get housekeepingSeconds(): number {
+    return this.env.HOUSEKEEPING_SECONDS;
+  }
+  get pricingPollSeconds(): number {
+    return this.env.PRICING_POLL_SECONDS;
+  }
+  get pricingWindowMinutes(): number {
+    return this.env.PRICING_WINDOW_MINUTES;
+  }
+  get capacityCooldownSeconds(): number {
+    return this.env.CAPACITY_COOLDOWN_SECONDS;
+  }
+  get logLevel(): string {
+    return this.env.LOG_LEVEL;
+  }
+  get logFormat(): LogFormat {
+    return this.env.LOG_FORMAT ?? (this.env.NODE_ENV === 'production' ? 'json' : 'pretty');
+  }
+  get sandboxPort(): number {
+    return this.env.SANDBOX_PORT;
+  }
+  get sandboxSqsPort(): number {
+    return this.env.SANDBOX_SQS_PORT;
+  }
+  get endpoints(): { ec2?: string; sqs?: string; events?: string } {
+    return { ec2: this.env.EC2_ENDPOINT, sqs: this.env.SQS_ENDPOINT, events: this.env.EVENTS_ENDPOINT };
+  }
+  get queueName(): string {
+    return this.env.QUEUE_NAME;
+  }
+  get deadLetterQueueName(): string {
+    return `${this.env.QUEUE_NAME}-dead`;
+  }
+  get sqsMaxReceiveCount(): number {
+    return this.env.SQS_MAX_RECEIVE_COUNT;
+  }
+  get sqsVisibilityTimeoutSeconds(): number {
+    return this.env.SQS_VISIBILITY_TIMEOUT_SECONDS;
+  }
+  get apiClients(): ApiClientConfig[] {
+    return this.env.API_CLIENTS ? (JSON.parse(this.env.API_CLIENTS) as ApiClientConfig[]) : [];
+  }
+  get sentry(): { dsn?: string; environment?: string; release?: string } {
+    return { dsn: this.env.SENTRY_DSN, environment: this.env.SENTRY_ENVIRONMENT, release: this.env.SENTRY_RELEASE };
+  }
+}
+
+/** Reads and validates `process.env`. The one place outside `instrument.ts` that reads it. */
+export function loadConfig(): AppConfig {
+  return AppConfig.fromEnv(process.env);
+}

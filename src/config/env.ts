@@ -1,0 +1,139 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+function toList({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function toBoolean({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+}
+
+/**
+ * Every setting of the service, as read from the environment. Defaults give a working sandbox
+ * (SPEC §10); `AWS_MODE=aws` deployments must set the account-specific ones.
+ */
+export class Env {
+  @Type(() => Number) @IsInt() @Min(0) @Max(65535) PORT = 5555;
+
+  @IsOptional()
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
+  DATABASE_URL?: string;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000) DB_POOL_SIZE = 10;
+
+  @Transform(toBoolean) @IsBoolean() RUN_MIGRATIONS = true;
+
+  @IsIn(['sandbox', 'aws']) AWS_MODE: 'sandbox' | 'aws' = 'sandbox';
+
+  @Transform(toList)
+  @ArrayNotEmpty({ message: 'REGIONS must list at least one region' })
+  @Matches(REGION_PATTERN, { each: true, message: 'REGIONS must be EC2 region names such as us-east-1' })
+  REGIONS: string[] = ['us-east-1', 'us-west-2', 'eu-central-1'];
+
+  @Matches(/^[a-zA-Z0-9_-]{1,64}$/, { message: 'MANAGER_ID must be 1-64 characters of [a-zA-Z0-9_-] (no colon)' })
+  MANAGER_ID = 'ec2-manager-dev';
+
+  @Matches(/^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+) [A-Za-z0-9+/=]+( .*)?$/, {
+    message: 'INSTANCE_PUBKEY must be an OpenSSH public key ("<type> <base64> [comment]")',
+  })
+  INSTANCE_PUBKEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVjMi1tYW5hZ2VyLXNhbmRib3gtZGV2ZWxvcG1lbnQta2V5 sandbox';
+
+  @Type(() => Number) @IsNumber() @Min(1) MAX_INSTANCE_LIFE_HOURS = 96;
+  @Type(() => Number) @IsNumber() @Min(1) SPOT_POLL_SECONDS = 25;
+  @Type(() => Number) @IsNumber() @Min(1) HOUSEKEEPING_SECONDS = 3600;
+  @Type(() => Number) @IsNumber() @Min(1) PRICING_POLL_SECONDS = 900;
+  @Type(() => Number) @IsNumber() @Min(1) PRICING_WINDOW_MINUTES = 30;
+  @Type(() => Number) @IsNumber() @Min(0) CAPACITY_COOLDOWN_SECONDS = 600;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) LOG_LEVEL = 'info';
+  @IsOptional() @IsIn(['json', 'pretty']) LOG_FORMAT?: 'json' | 'pretty';
+  @IsOptional() @IsString() NODE_ENV?: string;
+
+  @Type(() => Number) @IsInt() @Min(0) @Max(65535) SANDBOX_PORT = 5556;
+  @Type(() => Number) @IsInt() @Min(0) @Max(65535) SANDBOX_SQS_PORT = 5557;
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) EC2_ENDPOINT?: string;
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) SQS_ENDPOINT?: string;
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) EVENTS_ENDPOINT?: string;
+
+  @Matches(/^[a-zA-Z0-9_-]{1,70}$/, { message: 'QUEUE_NAME must be 1-70 characters of [a-zA-Z0-9_-]' })
+  QUEUE_NAME = 'ec2-events';
+  @Type(() => Number) @IsInt() @Min(1) @Max(1000) SQS_MAX_RECEIVE_COUNT = 5;
+  @Type(() => Number) @IsInt() @Min(1) @Max(43200) SQS_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+  @IsOptional() @IsNotEmpty() API_CLIENTS?: string;
+
+  @IsOptional() @IsUrl({ require_tld: false }) SENTRY_DSN?: string;
+  @IsOptional() @IsString() SENTRY_ENVIRONMENT?: string;
+  @IsOptional() @IsString() SENTRY_RELEASE?: string;
+}
+
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => {
+    const value = JSON.stringify(e.value);
+    const reasons = Object.values(e.constraints ?? {});
+    return reasons.map((r) =>
+      r.startsWith(e.property) ? `${r} (got ${value})` : `${e.property}: ${r} (got ${value})`,
+    );
+  });
+}
+
+/** Validates the raw environment once; throws InvalidConfigError naming every bad variable. */
+export function validateEnv(raw: Record<string, string | undefined>): Env {
+  // Empty strings mean "unset" for optional settings, but not for REGIONS, where `REGIONS=` is a mistake.
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    if (v === '' && k !== 'REGIONS') continue;
+    cleaned[k] = v;
+  }
+  const env = plainToInstance(Env, cleaned, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
+  const problems = describe(errors);
+  if (env.AWS_MODE === 'aws') {
+    for (const k of ['MANAGER_ID', 'INSTANCE_PUBKEY', 'REGIONS'] as const) {
+      if (raw[k] === undefined) problems.push(`${k}: must be set when AWS_MODE=aws`);
+    }
+  }
+  if (env.API_CLIENTS !== undefined) {
+    try {
+      JSON.parse(env.API_CLIENTS);
+    } catch {
+      problems.push('API_CLIENTS: must be JSON: [{"clientId", "tokenSha256", "scopes": [...]}]');
+    }
+  }
+  if (problems.length) throw new InvalidConfigError(problems);
+  return env;
+}

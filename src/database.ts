@@ -1,0 +1,38 @@
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { AppConfig } from './config/app-config';
+import { startEmbeddedPostgres } from './state/embedded-postgres';
+
+/** Where `npm start` keeps the embedded cluster: inside the project, git-ignored. */
+export const EMBEDDED_DATA_DIR = path.resolve(__dirname, '..', '.data', 'postgres');
+const EMBEDDED_DATABASE = 'ec2_manager';
+
+export interface ResolvedDatabase {
+  config: AppConfig;
+  /** Stops what was started for this process (the embedded server); a no-op for an external one. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `DATABASE_URL` when given; otherwise starts the embedded Postgres (SPEC §10) and creates the
+ * service's database in it on first use.
+ */
+export async function resolveDatabase(config: AppConfig, log: (line: string) => void): Promise<ResolvedDatabase> {
+  if (config.databaseUrl) return { config, stop: () => Promise.resolve() };
+  const server = await startEmbeddedPostgres({ dataDir: EMBEDDED_DATA_DIR, log });
+  try {
+    const admin = new Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
+      if (!rowCount) await admin.query(`CREATE DATABASE ${EMBEDDED_DATABASE} ENCODING 'UTF8'`);
+    } finally {
+      await admin.end();
+    }
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  const url = server.url.replace(/\/postgres$/, `/${EMBEDDED_DATABASE}`);
+  return { config: config.withDatabaseUrl(url), stop: () => server.stop() };
+}

@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { AppConfig, loadConfig } from './config/app-config';
+import { InvalidConfigError } from './config/env';
+import { configureApp } from './configure-app';
+import { resolveDatabase } from './database';
+import { createLogger } from './logger';
+
+function readConfig(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof InvalidConfigError)) throw err;
+    console.error(`ec2-manager: ${err.message}`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger(config);
+  const database = await resolveDatabase(config, (line) => logger.log(line, 'Database'));
+  const app = await NestFactory.create(AppModule.forRoot(database.config), { logger, bufferLogs: true });
+  configureApp(app);
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log({ msg: 'shutting down', signal }, 'Main');
+    app
+      .close()
+      .then(() => database.stop())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ msg: 'shutdown failed', err: String(err) }, 'Main');
+        process.exit(1);
+      });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+
+  await app.listen(config.port);
+  logger.log({ msg: 'ec2-manager listening', url: `http://127.0.0.1:${config.port}`, regions: config.regions }, 'Main');
+}
+
+main().catch((err: unknown) => {
+  console.error('ec2-manager: failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Instance, InstanceState, isLiveInstanceState } from './entities';
+
+export type NewInstance = Omit<Instance, 'touched'>;
+
+export interface InstanceFilter {
+  region?: string;
+  workerType?: string;
+  state?: InstanceState;
+  ids?: string[];
+}
+
+/** What applying a state-change event did. */
+export type EventOutcome = 'updated' | 'removed' | 'out-of-order' | 'absent';
+
+const COLUMNS = `region, id, worker_type AS "workerType", az, instance_type AS "instanceType", state,
+  spot_request_id AS "spotRequestId", image_id AS "imageId", launched, last_event AS "lastEvent", touched`;
+
+@Injectable()
+export class InstanceRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Inserts or refreshes one instance and, in the same transaction, forgets the spot request it
+   * fulfilled. An existing row carrying a newer event is left as it is.
+   */
+  async upsert(row: NewInstance, tx?: EntityManager): Promise<void> {
+    await this.upsertMany([row], tx);
+  }
+
+  /** Bulk form of `upsert`: one statement for the instances, one for their spot requests. */
+  async upsertMany(rows: NewInstance[], tx?: EntityManager): Promise<void> {
+    if (rows.length === 0) return;
+    const work = async (m: EntityManager): Promise<void> => {
+      await m.query(
+        `INSERT INTO instances (region, id, worker_type, az, instance_type, state, spot_request_id, image_id,
+                                launched, last_event, touched)
+         SELECT r.region, r.id, r.worker_type, r.az, r.instance_type, r.state, r.spot_request_id, r.image_id,
+                r.launched, r.last_event, clock_timestamp()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::timestamptz[], $10::timestamptz[])
+           AS r(region, id, worker_type, az, instance_type, state, spot_request_id, image_id, launched, last_event)
+         ON CONFLICT (region, id) DO UPDATE SET
+           worker_type = EXCLUDED.worker_type, az = EXCLUDED.az, instance_type = EXCLUDED.instance_type,
+           state = EXCLUDED.state, spot_request_id = EXCLUDED.spot_request_id, image_id = EXCLUDED.image_id,
+           launched = EXCLUDED.launched, last_event = EXCLUDED.last_event, touched = clock_timestamp()
+         WHERE instances.last_event <= EXCLUDED.last_event`,
+        [
+          rows.map((r) => r.region),
+          rows.map((r) => r.id),
+          rows.map((r) => r.workerType),
+          rows.map((r) => r.az),
+          rows.map((r) => r.instanceType),
+          rows.map((r) => r.state),
+          rows.map((r) => r.spotRequestId),
+          rows.map((r) => r.imageId),
+          rows.map((r) => r.launched),
+          rows.map((r) => r.lastEvent),
+        ],
+      );
+      const fulfilled = rows.filter((r) => r.spotRequestId !== null);
+      if (fulfilled.length > 0) {
+        await m.query(
+          `DELETE FROM spot_requests s USING unnest($1::text[], $2::text[]) AS f(region, id)
+           WHERE s.region = f.region AND s.id = f.id`,
+          [fulfilled.map((r) => r.region), fulfilled.map((r) => r.spotRequestId)],
+        );
+      }
+    };
+    await (tx ? work(tx) : this.db.transaction(work));
+  }
+
+  /**
+   * Applies an instance state-change event to a row in state, under a row lock so that two events for
+   * one instance are decided one after the other. An event not newer than the row's `last_event`
+   * changes nothing; a live state updates the row; any other state removes it.
+   */
+  async applyEvent(
+    region: string,
+    id: string,
+    state: string,
+    eventTime: Date,
+    tx?: EntityManager,
+  ): Promise<EventOutcome> {
+    const work = async (m: EntityManager): Promise<EventOutcome> => {
+      const rows: { last_event: Date }[] = await m.query(
+        `SELECT last_event FROM instances WHERE region = $1 AND id = $2 FOR UPDATE`,
+        [region, id],
+      );
+      if (rows.length === 0) return 'absent';
+      if (eventTime.getTime() <= rows[0].last_event.getTime()) return 'out-of-order';
+      if (isLiveInstanceState(state)) {
+        await m.query(
+          `UPDATE instances SET state = $3, last_event = $4, touched = clock_timestamp() WHERE region = $1 AND id = $2`,
+          [region, id, state, eventTime],
+        );
+        return 'updated';
+      }
+      await m.query(`DELETE FROM instances WHERE region = $1 AND id = $2`, [region, id]);
+      return 'removed';
+    };
+    return tx ? work(tx) : this.db.transaction(work);
+  }
+
+  async remove(region: string, id: string, tx?: EntityManager): Promise<boolean> {
+    return (await this.removeMany(region, [id], tx)) === 1;
+  }
+
+  /** Removes the given ids of one region; returns how many rows were there. */
+  async removeMany(region: string, ids: string[], tx?: EntityManager): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [, count]: [unknown, number] = await (tx ?? this.db.manager).query(
+      `DELETE FROM instances WHERE region = $1 AND id = ANY($2::text[])`,
+      [region, ids],
+    );
+    return count;
+  }
+
+  async find(region: string, id: string, tx?: EntityManager): Promise<Instance | null> {
+    const [row] = await this.list({ region, ids: [id] }, tx);
+    return row ?? null;
+  }
+
+  async list(filter: InstanceFilter = {}, tx?: EntityManager): Promise<Instance[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.region !== undefined) add('region = ?', filter.region);
+    if (filter.workerType !== undefined) add('worker_type = ?', filter.workerType);
+    if (filter.state !== undefined) add('state = ?', filter.state);
+    if (filter.ids !== undefined) add('id = ANY(?::text[])', filter.ids);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return (tx ?? this.db.manager).query(`SELECT ${COLUMNS} FROM instances ${clause} ORDER BY region, id`, params);
+  }
+}

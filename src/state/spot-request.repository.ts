@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { POLLED_SPOT_STATUSES, SpotRequest } from './entities';
+
+export type NewSpotRequest = Omit<SpotRequest, 'touched'>;
+
+export interface SpotRequestFilter {
+  region?: string;
+  workerType?: string;
+  state?: string;
+  ids?: string[];
+}
+
+export interface RegionIds {
+  region: string;
+  values: string[];
+}
+
+const COLUMNS = `region, id, worker_type AS "workerType", az, instance_type AS "instanceType", state, status,
+  image_id AS "imageId", created, touched`;
+
+@Injectable()
+export class SpotRequestRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Records a new request; a request we already know is refreshed (a retried launch). */
+  async upsert(row: NewSpotRequest, tx?: EntityManager): Promise<void> {
+    await this.upsertMany([row], tx);
+  }
+
+  /**
+   * Bulk form of `upsert`. A request whose instance is already in state was fulfilled: it is not
+   * pending capacity, so it is not (re)inserted (SPEC §3).
+   */
+  async upsertMany(rows: NewSpotRequest[], tx?: EntityManager): Promise<void> {
+    if (rows.length === 0) return;
+    await (tx ?? this.db.manager).query(
+      `INSERT INTO spot_requests (region, id, worker_type, az, instance_type, state, status, image_id, created, touched)
+       SELECT r.region, r.id, r.worker_type, r.az, r.instance_type, r.state, r.status, r.image_id, r.created,
+              clock_timestamp()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                   $9::timestamptz[])
+         AS r(region, id, worker_type, az, instance_type, state, status, image_id, created)
+       WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = r.region AND i.spot_request_id = r.id)
+       ON CONFLICT (region, id) DO UPDATE SET
+         worker_type = EXCLUDED.worker_type, az = EXCLUDED.az, instance_type = EXCLUDED.instance_type,
+         state = EXCLUDED.state, status = EXCLUDED.status, image_id = EXCLUDED.image_id,
+         created = EXCLUDED.created, touched = clock_timestamp()`,
+      [
+        rows.map((r) => r.region),
+        rows.map((r) => r.id),
+        rows.map((r) => r.workerType),
+        rows.map((r) => r.az),
+        rows.map((r) => r.instanceType),
+        rows.map((r) => r.state),
+        rows.map((r) => r.status),
+        rows.map((r) => r.imageId),
+        rows.map((r) => r.created),
+      ],
+    );
+  }
+
+  /** Updates EC2's state and status of a known request; false when it is not in state. */
+  async updateStatus(region: string, id: string, state: string, status: string, tx?: EntityManager): Promise<boolean> {
+    const [, count]: [unknown, number] = await (tx ?? this.db.manager).query(
+      `UPDATE spot_requests SET state = $3, status = $4, touched = clock_timestamp() WHERE region = $1 AND id = $2`,
+      [region, id, state, status],
+    );
+    return count === 1;
+  }
+
+  async remove(region: string, id: string, tx?: EntityManager): Promise<boolean> {
+    return (await this.removeMany(region, [id], tx)) === 1;
+  }
+
+  async removeMany(region: string, ids: string[], tx?: EntityManager): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [, count]: [unknown, number] = await (tx ?? this.db.manager).query(
+      `DELETE FROM spot_requests WHERE region = $1 AND id = ANY($2::text[])`,
+      [region, ids],
+    );
+    return count;
+  }
+
+  async find(region: string, id: string, tx?: EntityManager): Promise<SpotRequest | null> {
+    const [row] = await this.list({ region, ids: [id] }, tx);
+    return row ?? null;
+  }
+
+  async list(filter: SpotRequestFilter = {}, tx?: EntityManager): Promise<SpotRequest[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.region !== undefined) add('region = ?', filter.region);
+    if (filter.workerType !== undefined) add('worker_type = ?', filter.workerType);
+    if (filter.state !== undefined) add('state = ?', filter.state);
+    if (filter.ids !== undefined) add('id = ANY(?::text[])', filter.ids);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return (tx ?? this.db.manager).query(`SELECT ${COLUMNS} FROM spot_requests ${clause} ORDER BY region, id`, params);
+  }
+
+  /** Open requests EC2 may still fulfil, per region (SPEC §3); every configured region is listed. */
+  async toPoll(regions: readonly string[], tx?: EntityManager): Promise<RegionIds[]> {
+    const rows: { region: string; ids: string[] }[] = await (tx ?? this.db.manager).query(
+      `SELECT region, array_agg(id ORDER BY id) AS ids FROM spot_requests
+       WHERE state = 'open' AND status = ANY($1::text[]) AND region = ANY($2::text[])
+       GROUP BY region`,
+      [POLLED_SPOT_STATUSES, regions],
+    );
+    const byRegion = new Map(rows.map((r) => [r.region, r.ids]));
+    return regions.map((region) => ({ region, values: byRegion.get(region) ?? [] }));
+  }
+}

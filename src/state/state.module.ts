@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app-config';
+import { dataSourceOptions } from './data-source';
+import { EventLogRepository } from './event-log.repository';
+import { InstanceRepository } from './instance.repository';
+import { DatabaseStatusService } from './database-status.service';
+import { SpotRequestRepository } from './spot-request.repository';
+import { TerminationNoticeRepository } from './termination-notice.repository';
+import { Tx } from './tx.service';
+import { UsageRepository } from './usage.repository';
+import { WorkerTypeRepository } from './worker-type.repository';
+
+const REPOSITORIES = [
+  InstanceRepository,
+  SpotRequestRepository,
+  WorkerTypeRepository,
+  EventLogRepository,
+  UsageRepository,
+  TerminationNoticeRepository,
+];
+
+/** The state database (SPEC §3): the only module that touches Postgres. */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        if (!config.databaseUrl) throw new Error('no database URL: main.ts starts the embedded Postgres first');
+        return { ...dataSourceOptions(config.databaseUrl, config.dbPoolSize), migrationsRun: config.runMigrations };
+      },
+    }),
+  ],
+  providers: [Tx, DatabaseStatusService, ...REPOSITORIES],
+  exports: [Tx, DatabaseStatusService, ...REPOSITORIES],
+})
+export class StateModule {}
