@@ -1,0 +1,167 @@
+import { hexId, uniqueId } from '../ids';
+import { INSTANCE_TYPES } from './catalog';
+import { Instance, InstanceStateName, LaunchSpec, RegionState, Tags } from './model';
+import type { SimEc2 } from './sim-ec2';
+
+export interface LaunchOptions {
+  count: number;
+  zone: string;
+  tags?: Tags;
+  volumeTags?: Tags;
+  /** One spot request id per launched instance, for spot launches. */
+  spotRequestIds?: string[];
+  clientToken?: string;
+  /** Seeding only: start in this state at this launch time, without events unless asked. */
+  state?: InstanceStateName;
+  launchTime?: number;
+  emitEvents?: boolean;
+}
+
+export interface StateChange {
+  instance: Instance;
+  previous: InstanceStateName;
+}
+
+export type EndCause = 'user' | 'interruption';
+
+export const SPOT_TERMINATION_REASON = {
+  code: 'Server.SpotInstanceTermination',
+  message: 'Server.SpotInstanceTermination: Spot instance termination',
+};
+const USER_TERMINATION_REASON = {
+  code: 'Client.UserInitiatedShutdown',
+  message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+};
+
+/** Launches instances and moves them `pending → running → shutting-down → terminated → gone` on the clock. */
+export class InstanceLifecycle {
+  constructor(private readonly ec2: SimEc2) {}
+
+  launch(region: RegionState, spec: LaunchSpec, opts: LaunchOptions): Instance[] {
+    const now = this.ec2.clock.now();
+    const reservationId = uniqueId(
+      () => hexId('r'),
+      (id) => region.reservations.has(id),
+    );
+    const image = region.images.get(spec.imageId);
+    const state = opts.state ?? 'pending';
+    const emit = opts.emitEvents ?? opts.state === undefined;
+    const launched: Instance[] = [];
+    for (let index = 0; index < opts.count; index++) {
+      const seq = region.nextSeq();
+      const instance: Instance = {
+        seq,
+        removed: false,
+        instanceId: uniqueId(
+          () => hexId('i'),
+          (id) => this.ec2.findInstance(id) !== undefined,
+        ),
+        region: region.name,
+        reservationId,
+        imageId: spec.imageId,
+        instanceType: spec.instanceType,
+        keyName: spec.keyName,
+        zone: opts.zone,
+        architecture: image?.architecture ?? INSTANCE_TYPES[spec.instanceType]?.arch ?? 'x86_64',
+        launchTime: opts.launchTime ?? now,
+        createdAt: now,
+        amiLaunchIndex: index,
+        privateIp: ipFor(seq),
+        rootDeviceName: image?.rootDeviceName ?? '/dev/xvda',
+        spotInstanceRequestId: opts.spotRequestIds?.[index],
+        clientToken: opts.clientToken,
+        subnetId: spec.subnetId,
+        securityGroupIds: spec.securityGroupIds,
+        state,
+        stateTransitionReason: '',
+        tags: new Map(opts.tags ?? []),
+        blockDevices: [],
+      };
+      if (state !== 'terminated') {
+        instance.blockDevices = this.ec2.volumes.createFor(region, instance, spec.blockDevices, opts.volumeTags);
+      }
+      if (state === 'shutting-down' || state === 'terminated') instance.stateReason = USER_TERMINATION_REASON;
+      region.addInstance(instance);
+      if (instance.spotInstanceRequestId && isLive(state)) this.countSpot(region, instance, +1);
+      launched.push(instance);
+      if (emit) this.ec2.events.stateChanged(instance);
+      this.scheduleNext(instance);
+    }
+    region.reservations.set(reservationId, launched.length);
+    return launched;
+  }
+
+  /** TerminateInstances: returns the state each instance was in. */
+  terminate(instance: Instance, cause: EndCause = 'user'): StateChange {
+    const previous = instance.state;
+    if (previous === 'shutting-down' || previous === 'terminated') return { instance, previous };
+    const now = this.ec2.clock.now();
+    instance.stateReason = cause === 'interruption' ? SPOT_TERMINATION_REASON : USER_TERMINATION_REASON;
+    instance.stateTransitionReason = `User initiated (${new Date(now).toISOString().replace(/\.\d+Z$/, ' GMT')})`;
+    this.transition(instance, 'shutting-down', cause);
+    return { instance, previous };
+  }
+
+  private transition(instance: Instance, state: InstanceStateName, cause: EndCause = 'user'): void {
+    const region = this.regionOf(instance);
+    const wasLive = isLive(instance.state);
+    if (instance.next) instance.next.cancelled = true;
+    instance.next = undefined;
+    region.setInstanceState(instance, state);
+    if (wasLive && !isLive(state)) {
+      if (instance.spotInstanceRequestId) {
+        this.countSpot(region, instance, -1);
+        this.ec2.spot.instanceEnded(instance, cause);
+      }
+      this.ec2.volumes.instanceShuttingDown(region, instance);
+    }
+    if (state === 'terminated') this.ec2.volumes.instanceTerminated(region, instance);
+    this.ec2.events.stateChanged(instance);
+    this.scheduleNext(instance);
+  }
+
+  private scheduleNext(instance: Instance): void {
+    const t = this.ec2.timings;
+    const clock = this.ec2.clock;
+    switch (instance.state) {
+      case 'pending':
+        instance.next = clock.after(t.pendingToRunningSeconds, () => this.transition(instance, 'running'));
+        return;
+      case 'shutting-down':
+        instance.next = clock.after(t.shuttingDownSeconds, () => this.transition(instance, 'terminated'));
+        return;
+      case 'terminated':
+        instance.next = clock.after(t.terminatedRetentionSeconds, () => this.vanish(instance));
+        return;
+      case 'running':
+      case 'stopping':
+      case 'stopped':
+        return;
+    }
+  }
+
+  private vanish(instance: Instance): void {
+    this.regionOf(instance).removeInstance(instance);
+  }
+
+  private countSpot(region: RegionState, instance: Instance, delta: number): void {
+    const key = `${instance.zone}|${instance.instanceType}`;
+    region.spotInPool.set(key, (region.spotInPool.get(key) ?? 0) + delta);
+  }
+
+  private regionOf(instance: Instance): RegionState {
+    const region = this.ec2.region(instance.region);
+    if (!region) throw new Error(`instance ${instance.instanceId} belongs to unknown region ${instance.region}`);
+    return region;
+  }
+}
+
+export function isLive(state: InstanceStateName): boolean {
+  return state === 'pending' || state === 'running';
+}
+
+/** A distinct private address per instance in 10.0.0.0/8, skipping the network's first addresses. */
+function ipFor(seq: number): string {
+  const n = seq + 4;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
