@@ -46,24 +46,28 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliOptions {
   };
 }
 
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2), process.env);
   const sandbox = await startSandbox({
     ...options,
     log: (entry) => console.error(JSON.stringify({ time: new Date().toISOString(), ...entry })),
   });
-  console.log(`sandbox EC2 endpoint:         ${sandbox.endpoints.ec2}`);
-  console.log(`sandbox EventBridge endpoint: ${sandbox.endpoints.events}`);
-  console.log(`sandbox SQS endpoint:         ${sandbox.endpoints.sqs}`);
-  console.log(`sandbox control API:          ${sandbox.endpoints.control}/`);
-  console.log(`sandbox regions:              ${sandbox.regions.join(', ')} (account ${sandbox.accountId})`);
-  console.log('sandbox ready');
+  say(`sandbox EC2 endpoint:         ${sandbox.endpoints.ec2}`);
+  say(`sandbox EventBridge endpoint: ${sandbox.endpoints.events}`);
+  say(`sandbox SQS endpoint:         ${sandbox.endpoints.sqs}`);
+  say(`sandbox control API:          ${sandbox.endpoints.control}/`);
+  say(`sandbox regions:              ${sandbox.regions.join(', ')} (account ${sandbox.accountId})`);
+  say('sandbox ready');
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`sandbox stopping (${signal})`);
+    say(`sandbox stopping (${signal})`);
     sandbox.stop().then(
       () => process.exit(0),
       (err: unknown) => {
