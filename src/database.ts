@@ -3,8 +3,8 @@ import { Client } from 'pg';
 import { AppConfig } from './config/app-config';
 import { startEmbeddedPostgres } from './state/embedded-postgres';
 
-/** Where `npm start` keeps the embedded cluster: inside the project, git-ignored. */
-export const EMBEDDED_DATA_DIR = path.resolve(__dirname, '..', '.data', 'postgres');
+/** Relative data directories are taken from the project root, so `npm start` finds `.data/` from anywhere. */
+const PROJECT_ROOT = path.resolve(__dirname, '..');
 const EMBEDDED_DATABASE = 'ec2_manager';
 
 export interface ResolvedDatabase {
@@ -19,7 +19,8 @@ export interface ResolvedDatabase {
  */
 export async function resolveDatabase(config: AppConfig, log: (line: string) => void): Promise<ResolvedDatabase> {
   if (config.databaseUrl) return { config, stop: () => Promise.resolve() };
-  const server = await startEmbeddedPostgres({ dataDir: EMBEDDED_DATA_DIR, log });
+  const dataDir = path.resolve(PROJECT_ROOT, config.dataDir, 'postgres');
+  const server = await startEmbeddedPostgres({ dataDir, log });
   try {
     const admin = new Client({ connectionString: server.url });
     await admin.connect();

@@ -38,6 +38,9 @@ export class AppConfig {
   get databaseUrl(): string | undefined {
     return this.env.DATABASE_URL;
   }
+  get dataDir(): string {
+    return this.env.DATA_DIR;
+  }
   get dbPoolSize(): number {
     return this.env.DB_POOL_SIZE;
   }

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { plainToInstance, Transform, Type } from 'class-transformer';
 import {
   ArrayNotEmpty,
@@ -46,6 +47,9 @@ export class Env {
   DATABASE_URL?: string;
 
   @Type(() => Number) @IsInt() @Min(1) @Max(1000) DB_POOL_SIZE = 10;
+
+  /** Where the embedded Postgres keeps its cluster when DATABASE_URL is unset. */
+  @IsString() @IsNotEmpty() DATA_DIR = '.data';
 
   @Transform(toBoolean) @IsBoolean() RUN_MIGRATIONS = true;
 
@@ -100,13 +104,12 @@ export class InvalidConfigError extends Error {
   }
 }
 
-function describe(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) => {
-    const value = JSON.stringify(e.value);
+/** One line per bad variable: its most basic failed rule (type before range), with the raw value. */
+function describe(errors: ValidationError[], raw: Record<string, string>): string[] {
+  return errors.map((e) => {
     const reasons = Object.values(e.constraints ?? {});
-    return reasons.map((r) =>
-      r.startsWith(e.property) ? `${r} (got ${value})` : `${e.property}: ${r} (got ${value})`,
-    );
+    const reason = (reasons[reasons.length - 1] ?? 'is invalid').replace(new RegExp(`^${e.property} `), '');
+    return `${e.property}: ${reason} (got ${JSON.stringify(raw[e.property] ?? e.value)})`;
   });
 }
 
@@ -121,7 +124,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
   }
   const env = plainToInstance(Env, cleaned, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
-  const problems = describe(errors);
+  const problems = describe(errors, cleaned);
   if (env.AWS_MODE === 'aws') {
     for (const k of ['MANAGER_ID', 'INSTANCE_PUBKEY', 'REGIONS'] as const) {
       if (raw[k] === undefined) problems.push(`${k}: must be set when AWS_MODE=aws`);

@@ -23,12 +23,15 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: 3000 }),
-      async () => {
-        const check = this.indicators.check('migrations');
-        return (await this.status.pendingMigrations()) ? check.down({ message: 'migrations are pending' }) : check.up();
-      },
-    ]);
+    return this.health.check([() => this.db.pingCheck('database', { timeout: 3000 }), () => this.migrationsCheck()]);
+  }
+
+  private async migrationsCheck() {
+    const check = this.indicators.check('migrations');
+    try {
+      return (await this.status.pendingMigrations()) ? check.down({ message: 'migrations are pending' }) : check.up();
+    } catch (err) {
+      return check.down({ message: `cannot read the migrations table: ${(err as Error).message}` });
+    }
   }
 }

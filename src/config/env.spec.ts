@@ -1,0 +1,81 @@
+import { AppConfig } from './app-config';
+import { InvalidConfigError, validateEnv } from './env';
+
+function problems(raw: Record<string, string>): string[] {
+  try {
+    validateEnv(raw);
+  } catch (err) {
+    if (err instanceof InvalidConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has sandbox defaults for everything', () => {
+    const config = AppConfig.fromEnv({});
+    expect(config.port).toBe(5555);
+    expect(config.awsMode).toBe('sandbox');
+    expect(config.regions).toEqual(['us-east-1', 'us-west-2', 'eu-central-1']);
+    expect(config.maxInstanceLifeHours).toBe(96);
+    expect(config.spotPollSeconds).toBe(25);
+    expect(config.housekeepingSeconds).toBe(3600);
+    expect(config.pricingPollSeconds).toBe(900);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.runMigrations).toBe(true);
+    expect(config.deadLetterQueueName).toBe('ec2-events-dead');
+  });
+
+  it('parses numbers, lists and booleans', () => {
+    const config = AppConfig.fromEnv({
+      PORT: '8080',
+      REGIONS: ' us-east-1 , eu-west-1 ',
+      RUN_MIGRATIONS: 'false',
+      MAX_INSTANCE_LIFE_HOURS: '12.5',
+      DATABASE_URL: 'postgres://u@db.internal:5432/ec2',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.regions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(config.runMigrations).toBe(false);
+    expect(config.maxInstanceLifeHours).toBe(12.5);
+    expect(config.databaseUrl).toBe('postgres://u@db.internal:5432/ec2');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REGIONS: '' }, 'REGIONS'],
+    [{ REGIONS: 'us-east-1,mars' }, 'REGIONS'],
+    [{ MANAGER_ID: 'has:colon' }, 'MANAGER_ID'],
+    [{ INSTANCE_PUBKEY: 'not a key' }, 'INSTANCE_PUBKEY'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ AWS_MODE: 'cloud' }, 'AWS_MODE'],
+    [{ SPOT_POLL_SECONDS: '0' }, 'SPOT_POLL_SECONDS'],
+    [{ RUN_MIGRATIONS: 'maybe' }, 'RUN_MIGRATIONS'],
+    [{ API_CLIENTS: '[{' }, 'API_CLIENTS'],
+  ])('refuses %j, naming %s', (raw, variable) => {
+    const found = problems(raw);
+    expect(found).toHaveLength(1);
+    expect(found[0].startsWith(variable)).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    expect(
+      problems({ PORT: 'abc', REGIONS: '' })
+        .map((p) => p.split(/[: ]/)[0])
+        .sort(),
+    ).toEqual(['PORT', 'REGIONS']);
+  });
+
+  it('requires the account settings in aws mode', () => {
+    expect(
+      problems({ AWS_MODE: 'aws' })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['INSTANCE_PUBKEY', 'MANAGER_ID', 'REGIONS']);
+  });
+
+  it('treats an empty optional setting as unset', () => {
+    expect(AppConfig.fromEnv({ DATABASE_URL: '', SENTRY_DSN: '' }).databaseUrl).toBeUndefined();
+  });
+});
