@@ -7,6 +7,7 @@ import {
   RunInstancesCommand,
   RunInstancesCommandInput,
   TerminateInstancesCommand,
+  _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { AMI, failure, Harness, importKey, REGION, startHarness } from './support';
 
@@ -241,7 +242,7 @@ describe('sandbox EC2: instances', () => {
     expect(await failure(run({ ImageId: 'ami-xyz' }))).toMatchObject({ name: 'InvalidAMIID.Malformed' });
     expect(await failure(run({ KeyName: 'nope' }))).toMatchObject({ name: 'InvalidKeyPair.NotFound' });
     expect(await failure(run({ MinCount: 3, MaxCount: 2 }))).toMatchObject({ name: 'InvalidParameterValue' });
-    expect(await failure(run({ InstanceType: 'x9.huge' }))).toMatchObject({ name: 'InvalidParameterValue' });
+    expect(await failure(run({ InstanceType: 'x9.huge' as _InstanceType }))).toMatchObject({ name: 'InvalidParameterValue' });
     expect(await failure(run({ InstanceType: 'm6g.large' }))).toMatchObject({ name: 'InvalidParameterValue' });
     expect(await failure(run({ Placement: { AvailabilityZone: 'eu-west-1a' } }))).toMatchObject({
       name: 'InvalidParameterValue',
