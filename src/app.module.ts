@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AwsModule } from './aws/aws.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -9,7 +10,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), StateModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), StateModule, AwsModule, HealthModule],
     };
   }
 }

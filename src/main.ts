@@ -4,6 +4,7 @@ import { AppModule } from './app.module';
 import { AppConfig, loadConfig } from './config/app-config';
 import { InvalidConfigError } from './config/env';
 import { configureApp } from './configure-app';
+import { resolveCloud } from './cloud';
 import { resolveDatabase } from './database';
 import { createLogger } from './logger';
 
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config);
   const database = await resolveDatabase(config, (line) => logger.log(line, 'Database'));
-  const app = await NestFactory.create(AppModule.forRoot(database.config), { logger, bufferLogs: true });
+  const cloud = await resolveCloud(database.config, (entry) => logger.log(entry, 'Sandbox'));
+  const app = await NestFactory.create(AppModule.forRoot(cloud.config), { logger, bufferLogs: true });
   configureApp(app);
 
   let stopping = false;
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
     logger.log({ msg: 'shutting down', signal }, 'Main');
     app
       .close()
+      .then(() => cloud.stop())
       .then(() => database.stop())
       .then(() => process.exit(0))
       .catch((err: unknown) => {

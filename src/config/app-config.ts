@@ -32,6 +32,17 @@ export class AppConfig {
     return new AppConfig(Object.assign(new Env(), this.env, { DATABASE_URL: url }));
   }
 
+  /** The same settings with the AWS endpoints resolved (e.g. to the sandbox just started). */
+  withEndpoints(endpoints: { ec2: string; sqs: string; events: string }): AppConfig {
+    return new AppConfig(
+      Object.assign(new Env(), this.env, {
+        EC2_ENDPOINT: endpoints.ec2,
+        SQS_ENDPOINT: endpoints.sqs,
+        EVENTS_ENDPOINT: endpoints.events,
+      }),
+    );
+  }
+
   get port(): number {
     return this.env.PORT;
   }
@@ -91,6 +102,15 @@ export class AppConfig {
   }
   get endpoints(): { ec2?: string; sqs?: string; events?: string } {
     return { ec2: this.env.EC2_ENDPOINT, sqs: this.env.SQS_ENDPOINT, events: this.env.EVENTS_ENDPOINT };
+  }
+  get awsMaxAttempts(): number {
+    return this.env.AWS_MAX_ATTEMPTS;
+  }
+  get awsTimeoutMs(): number {
+    return this.env.AWS_TIMEOUT_MS;
+  }
+  get sandboxClockSpeed(): number {
+    return this.env.SANDBOX_CLOCK_SPEED;
   }
   get queueName(): string {
     return this.env.QUEUE_NAME;

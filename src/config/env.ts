@@ -86,6 +86,10 @@ export class Env {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) SQS_ENDPOINT?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) EVENTS_ENDPOINT?: string;
 
+  @Type(() => Number) @IsInt() @Min(1) @Max(20) AWS_MAX_ATTEMPTS = 5;
+  @Type(() => Number) @IsInt() @Min(100) AWS_TIMEOUT_MS = 30000;
+  @Type(() => Number) @IsNumber() @Min(0) SANDBOX_CLOCK_SPEED = 1;
+
   @Matches(/^[a-zA-Z0-9_-]{1,70}$/, { message: 'QUEUE_NAME must be 1-70 characters of [a-zA-Z0-9_-]' })
   QUEUE_NAME = 'ec2-events';
   @Type(() => Number) @IsInt() @Min(1) @Max(1000) SQS_MAX_RECEIVE_COUNT = 5;

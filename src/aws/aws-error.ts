@@ -1,0 +1,35 @@
+/** What an AWS SDK error carries once it has passed through our clients (see `annotateErrors`). */
+export interface AwsCallError extends Error {
+  /** EC2's error code, e.g. `InvalidInstanceID.NotFound` (the SDK puts it in `name`). */
+  name: string;
+  region?: string;
+  operation?: string;
+  $metadata?: { requestId?: string; httpStatusCode?: number };
+}
+
+export function isAwsError(err: unknown): err is AwsCallError {
+  return err instanceof Error && typeof (err as AwsCallError).$metadata === 'object';
+}
+
+/** EC2's error code of an SDK error (`InvalidParameterValue`, ...), or undefined for anything else. */
+export function awsErrorCode(err: unknown): string | undefined {
+  if (!isAwsError(err)) return undefined;
+  return (err as { Code?: string }).Code ?? err.name;
+}
+
+export function hasAwsErrorCode(err: unknown, ...codes: string[]): boolean {
+  const code = awsErrorCode(err);
+  return code !== undefined && codes.includes(code);
+}
+
+/** Fields for a structured log line about a failed AWS call. */
+export function awsErrorFields(err: unknown): Record<string, unknown> {
+  if (!isAwsError(err)) return { err: err instanceof Error ? err.message : String(err) };
+  return {
+    region: err.region,
+    operation: err.operation,
+    code: awsErrorCode(err),
+    requestId: err.$metadata?.requestId,
+    err: err.message,
+  };
+}
