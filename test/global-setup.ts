@@ -20,6 +20,7 @@ export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2m-test-pg-'));
+    fs.chmodSync(dir, 0o755); // the embedded Postgres runs unprivileged when we are root
     const server = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
     globalThis.__EMBEDDED_PG__ = { server, dir };
     adminUrl = server.url;
