@@ -14,6 +14,8 @@ export interface EventFaults {
   duplicateFraction: number;
   /** Share of events held back and delivered after the next one. */
   reorderFraction: number;
+  /** Longest a held event waits for a successor (simulated seconds) before it is delivered anyway. */
+  reorderWindowSeconds: number;
 }
 
 export interface FaultSettings {
@@ -32,7 +34,7 @@ export interface FaultUpdate {
 const NONE: FaultSettings = {
   throttle: { fraction: 0, actions: [] },
   describeInstancesLagSeconds: 0,
-  events: { delaySeconds: 0, duplicateFraction: 0, reorderFraction: 0 },
+  events: { delaySeconds: 0, duplicateFraction: 0, reorderFraction: 0, reorderWindowSeconds: 5 },
 };
 
 export class Faults {
@@ -62,6 +64,7 @@ export class Faults {
     }
     if (!(next.describeInstancesLagSeconds >= 0)) throw new RangeError('describeInstancesLagSeconds must be >= 0');
     if (!(next.events.delaySeconds >= 0)) throw new RangeError('events.delaySeconds must be >= 0');
+    if (!(next.events.reorderWindowSeconds >= 0)) throw new RangeError('events.reorderWindowSeconds must be >= 0');
     if (!Array.isArray(next.throttle.actions) || next.throttle.actions.some((a) => typeof a !== 'string')) {
       throw new RangeError('throttle.actions must be a list of EC2 action names');
     }

@@ -167,6 +167,7 @@ function faultUpdate(b: Input): FaultUpdate {
           delaySeconds: events.num('delaySeconds', 0),
           duplicateFraction: events.num('duplicateFraction', 0, 1),
           reorderFraction: events.num('reorderFraction', 0, 1),
+          reorderWindowSeconds: events.num('reorderWindowSeconds', 0),
         }
       : undefined,
   };

@@ -28,8 +28,6 @@ export interface DeliveryStats {
 }
 
 const RECENT_LIMIT = 500;
-/** Longest a reordered event waits for a successor before it is delivered anyway. */
-const REORDER_HOLD_SECONDS = 5;
 
 /**
  * Routes events through the fault settings (delay, duplicate, reorder), matches them against the rules of their
@@ -89,7 +87,7 @@ export class EventDelivery {
     }
     if (this.faults.chance(this.faults.settings.events.reorderFraction)) {
       this.stats.reordered++;
-      const task = this.clock.after(REORDER_HOLD_SECONDS, () => {
+      const task = this.clock.after(this.faults.settings.events.reorderWindowSeconds, () => {
         if (this.held?.envelope !== envelope) return;
         this.held = undefined;
         this.dispatch(envelope);
