@@ -242,7 +242,9 @@ describe('sandbox EC2: instances', () => {
     expect(await failure(run({ ImageId: 'ami-xyz' }))).toMatchObject({ name: 'InvalidAMIID.Malformed' });
     expect(await failure(run({ KeyName: 'nope' }))).toMatchObject({ name: 'InvalidKeyPair.NotFound' });
     expect(await failure(run({ MinCount: 3, MaxCount: 2 }))).toMatchObject({ name: 'InvalidParameterValue' });
-    expect(await failure(run({ InstanceType: 'x9.huge' as _InstanceType }))).toMatchObject({ name: 'InvalidParameterValue' });
+    expect(await failure(run({ InstanceType: 'x9.huge' as _InstanceType }))).toMatchObject({
+      name: 'InvalidParameterValue',
+    });
     expect(await failure(run({ InstanceType: 'm6g.large' }))).toMatchObject({ name: 'InvalidParameterValue' });
     expect(await failure(run({ Placement: { AvailabilityZone: 'eu-west-1a' } }))).toMatchObject({
       name: 'InvalidParameterValue',
