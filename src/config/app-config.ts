@@ -124,6 +124,21 @@ export class AppConfig {
   get sqsVisibilityTimeoutSeconds(): number {
     return this.env.SQS_VISIBILITY_TIMEOUT_SECONDS;
   }
+  get sqsMessageRetentionSeconds(): number {
+    return this.env.SQS_MESSAGE_RETENTION_SECONDS;
+  }
+  get sqsWaitTimeSeconds(): number {
+    return this.env.SQS_WAIT_TIME_SECONDS;
+  }
+  get sqsBatchSize(): number {
+    return this.env.SQS_BATCH_SIZE;
+  }
+  get eventListenerEnabled(): boolean {
+    return this.env.EVENT_LISTENER_ENABLED;
+  }
+  get setupOnStart(): boolean {
+    return this.env.SETUP_ON_START ?? this.env.AWS_MODE === 'sandbox';
+  }
   get apiClients(): ApiClientConfig[] {
     return this.env.API_CLIENTS ? (JSON.parse(this.env.API_CLIENTS) as ApiClientConfig[]) : [];
   }

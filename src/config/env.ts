@@ -94,6 +94,13 @@ export class Env {
   QUEUE_NAME = 'ec2-events';
   @Type(() => Number) @IsInt() @Min(1) @Max(1000) SQS_MAX_RECEIVE_COUNT = 5;
   @Type(() => Number) @IsInt() @Min(1) @Max(43200) SQS_VISIBILITY_TIMEOUT_SECONDS = 30;
+  @Type(() => Number) @IsInt() @Min(60) @Max(1209600) SQS_MESSAGE_RETENTION_SECONDS = 345600;
+  /** Long polling: how long one receive waits for messages (also bounds how long shutdown waits). */
+  @Type(() => Number) @IsInt() @Min(0) @Max(20) SQS_WAIT_TIME_SECONDS = 20;
+  @Type(() => Number) @IsInt() @Min(1) @Max(10) SQS_BATCH_SIZE = 10;
+  @Transform(toBoolean) @IsBoolean() EVENT_LISTENER_ENABLED = true;
+  /** Run the setup command at start; default: yes in sandbox mode, no in aws mode. */
+  @IsOptional() @Transform(toBoolean) @IsBoolean() SETUP_ON_START?: boolean;
 
   @IsOptional() @IsNotEmpty() API_CLIENTS?: string;
 
