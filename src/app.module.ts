@@ -3,6 +3,7 @@ import { AwsModule } from './aws/aws.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { StateModule } from './state/state.module';
 
 @Module({})
@@ -10,7 +11,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), StateModule, AwsModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), StateModule, MetricsModule, AwsModule, HealthModule],
     };
   }
 }

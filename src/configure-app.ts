@@ -1,7 +1,24 @@
 import { INestApplication, ValidationPipe } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { Metrics } from './metrics/metrics.service';
 
 /** Everything applied to the HTTP app, shared by main.ts and the e2e tests. */
 export function configureApp(app: INestApplication): INestApplication {
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  countRequests(app);
   return app;
+}
+
+/** HTTP requests by route pattern (never the raw path: ids would explode the label set) and status. */
+function countRequests(app: INestApplication): void {
+  const metrics = app.get(Metrics);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const stop = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      stop({ method: req.method, route });
+      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
 }

@@ -1,3 +1,4 @@
+import { BucketLimit, Ec2Bucket, parseEc2Limits } from '../aws/rate-limiter';
 import { Env, validateEnv } from './env';
 
 export type AwsMode = 'sandbox' | 'aws';
@@ -108,6 +109,9 @@ export class AppConfig {
   }
   get awsTimeoutMs(): number {
     return this.env.AWS_TIMEOUT_MS;
+  }
+  get ec2RateLimits(): Record<Ec2Bucket, BucketLimit> {
+    return parseEc2Limits(this.env.EC2_RATE_LIMITS);
   }
   get sandboxClockSpeed(): number {
     return this.env.SANDBOX_CLOCK_SPEED;

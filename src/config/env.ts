@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform, Type } from 'class-transformer';
+import { parseEc2Limits } from '../aws/rate-limiter';
 import {
   ArrayNotEmpty,
   IsBoolean,
@@ -89,6 +90,8 @@ export class Env {
   @Type(() => Number) @IsInt() @Min(1) @Max(20) AWS_MAX_ATTEMPTS = 5;
   @Type(() => Number) @IsInt() @Min(100) AWS_TIMEOUT_MS = 30000;
   @Type(() => Number) @IsNumber() @Min(0) SANDBOX_CLOCK_SPEED = 1;
+  /** Client-side EC2 rate limits over the defaults: `describe=100:20,run-instances=50:2` (capacity:refill/s). */
+  @IsOptional() @IsString() EC2_RATE_LIMITS?: string;
 
   @Matches(/^[a-zA-Z0-9_-]{1,70}$/, { message: 'QUEUE_NAME must be 1-70 characters of [a-zA-Z0-9_-]' })
   QUEUE_NAME = 'ec2-events';
@@ -147,6 +150,11 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
     } catch {
       problems.push('API_CLIENTS: must be JSON: [{"clientId", "tokenSha256", "scopes": [...]}]');
     }
+  }
+  try {
+    parseEc2Limits(env.EC2_RATE_LIMITS);
+  } catch (err) {
+    problems.push(`EC2_RATE_LIMITS: ${(err as Error).message}`);
   }
   if (problems.length) throw new InvalidConfigError(problems);
   return env;

@@ -137,4 +137,12 @@ export class InstanceRepository {
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     return (tx ?? this.db.manager).query(`SELECT ${COLUMNS} FROM instances ${clause} ORDER BY region, id`, params);
   }
+
+  /** Row counts by region and state, for the metrics gauges. */
+  async countByRegionAndState(tx?: EntityManager): Promise<{ region: string; state: string; count: number }[]> {
+    const rows: { region: string; state: string; count: string }[] = await (tx ?? this.db.manager).query(
+      `SELECT region, state, count(*) AS count FROM instances GROUP BY region, state ORDER BY region, state`,
+    );
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
+  }
 }

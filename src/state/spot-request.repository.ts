@@ -114,4 +114,17 @@ export class SpotRequestRepository {
     const byRegion = new Map(rows.map((r) => [r.region, r.ids]));
     return regions.map((region) => ({ region, values: byRegion.get(region) ?? [] }));
   }
+
+  /** Row counts by region, state and status, for the metrics gauges. */
+  async countByRegionAndState(
+    tx?: EntityManager,
+  ): Promise<{ region: string; state: string; status: string; count: number }[]> {
+    const rows: { region: string; state: string; status: string; count: string }[] = await (
+      tx ?? this.db.manager
+    ).query(
+      `SELECT region, state, status, count(*) AS count FROM spot_requests
+       GROUP BY region, state, status ORDER BY region, state, status`,
+    );
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
+  }
 }
