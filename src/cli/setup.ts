@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { AwsClients } from '../aws/aws-clients.service';
+import { Metrics } from '../metrics/metrics.service';
 import { loadConfig } from '../config/app-config';
 import { InvalidConfigError } from '../config/env';
 import { SetupItem, SetupService } from '../setup/setup.service';
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const aws = new AwsClients(config);
+  const aws = new AwsClients(config, new Metrics());
   try {
     const report = await new SetupService(config, aws).run();
     for (const item of report.created) process.stdout.write(`${line('created', item)}\n`);

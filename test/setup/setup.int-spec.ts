@@ -8,6 +8,7 @@ import {
 import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { AwsClients } from '../../src/aws/aws-clients.service';
+import { Metrics } from '../../src/metrics/metrics.service';
 import { AppConfig } from '../../src/config/app-config';
 import { SetupReport, SetupService } from '../../src/setup/setup.service';
 import { AMI, drain, Harness, importKey, OTHER_REGION, REGION, startHarness } from '../sandbox/support';
@@ -35,7 +36,7 @@ describe('setup', () => {
       ...env,
     });
   const setup = (config: AppConfig) => {
-    aws = new AwsClients(config);
+    aws = new AwsClients(config, new Metrics());
     return new SetupService(config, aws);
   };
 
