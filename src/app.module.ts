@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
 import { AwsModule } from './aws/aws.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PricingModule } from './pricing/pricing.module';
 import { StateModule } from './state/state.module';
 
 @Module({})
@@ -11,7 +13,15 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), StateModule, MetricsModule, AwsModule, HealthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        StateModule,
+        MetricsModule,
+        AwsModule,
+        PricingModule,
+        HealthModule,
+        ApiModule,
+      ],
     };
   }
 }

@@ -1,11 +1,18 @@
-import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { ErrorFilter } from './api/error.filter';
+import { requestIdMiddleware } from './api/request-id';
+import { setupSwagger } from './api/swagger';
+import { createValidationPipe } from './api/validation';
 import { Metrics } from './metrics/metrics.service';
 
 /** Everything applied to the HTTP app, shared by main.ts and the e2e tests. */
 export function configureApp(app: INestApplication): INestApplication {
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.use(requestIdMiddleware);
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ErrorFilter());
   countRequests(app);
+  setupSwagger(app);
   return app;
 }
 

@@ -53,6 +53,13 @@ describe('configuration', () => {
     [{ SPOT_POLL_SECONDS: '0' }, 'SPOT_POLL_SECONDS'],
     [{ RUN_MIGRATIONS: 'maybe' }, 'RUN_MIGRATIONS'],
     [{ API_CLIENTS: '[{' }, 'API_CLIENTS'],
+    [{ API_CLIENTS: '{}' }, 'API_CLIENTS'],
+    [{ API_CLIENTS: '[{"clientId":"a","tokenSha256":"secret","scopes":[]}]' }, 'API_CLIENTS[0].tokenSha256'],
+    [
+      { API_CLIENTS: `[{"clientId":"a","tokenSha256":"${'a'.repeat(64)}","scopes":["other:x"]}]` },
+      'API_CLIENTS[0].scopes',
+    ],
+    [{ API_CLIENTS: `[{"tokenSha256":"${'a'.repeat(64)}","scopes":[]}]` }, 'API_CLIENTS[0].clientId'],
   ])('refuses %j, naming %s', (raw, variable) => {
     const found = problems(raw);
     expect(found).toHaveLength(1);

@@ -127,6 +127,38 @@ function describe(errors: ValidationError[], raw: Record<string, string>): strin
   });
 }
 
+const API_CLIENTS_SHAPE = 'API_CLIENTS: must be JSON: [{"clientId", "tokenSha256", "scopes": [...]}]';
+
+/** API_CLIENTS entries: a unique clientId, the hex SHA-256 of the token (never the token), scopes of ours. */
+function apiClientProblems(raw: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return [API_CLIENTS_SHAPE];
+  }
+  if (!Array.isArray(parsed)) return [API_CLIENTS_SHAPE];
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  parsed.forEach((entry: unknown, n) => {
+    const c = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+    const where = `API_CLIENTS[${n}]`;
+    if (typeof c.clientId !== 'string' || c.clientId.length === 0) problems.push(`${where}.clientId: must be a string`);
+    else if (ids.has(c.clientId)) problems.push(`${where}.clientId: ${c.clientId} is listed twice`);
+    else ids.add(c.clientId);
+    if (typeof c.tokenSha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(c.tokenSha256)) {
+      problems.push(`${where}.tokenSha256: must be the 64 hex digits of the token's SHA-256`);
+    }
+    if (
+      !Array.isArray(c.scopes) ||
+      c.scopes.some((s: unknown) => typeof s !== 'string' || !(s.startsWith('ec2-manager:') || s === '*'))
+    ) {
+      problems.push(`${where}.scopes: must be a list of scopes starting with "ec2-manager:"`);
+    }
+  });
+  return problems;
+}
+
 /** Validates the raw environment once; throws InvalidConfigError naming every bad variable. */
 export function validateEnv(raw: Record<string, string | undefined>): Env {
   // Empty strings mean "unset" for optional settings, but not for REGIONS, where `REGIONS=` is a mistake.
@@ -145,11 +177,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
     }
   }
   if (env.API_CLIENTS !== undefined) {
-    try {
-      JSON.parse(env.API_CLIENTS);
-    } catch {
-      problems.push('API_CLIENTS: must be JSON: [{"clientId", "tokenSha256", "scopes": [...]}]');
-    }
+    problems.push(...apiClientProblems(env.API_CLIENTS));
   }
   try {
     parseEc2Limits(env.EC2_RATE_LIMITS);

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AwsModule } from '../aws/aws.module';
+import { PricingModule } from '../pricing/pricing.module';
+import { StateModule } from '../state/state.module';
+import { ApiClients } from './auth/api-clients.service';
+import { AuthGuard } from './auth/auth.guard';
+import { InternalController } from './internal.controller';
+import { QueuesService } from './internal.service';
+import { MetaController } from './meta.controller';
+import { RegionPipe } from './params';
+import { PricesController } from './prices.controller';
+import { WorkerTypesController } from './worker-types.controller';
+import { WorkerTypesService } from './worker-types.service';
+
+/** The REST API of SPEC §8. */
+@Module({
+  imports: [StateModule, AwsModule, PricingModule],
+  controllers: [MetaController, WorkerTypesController, PricesController, InternalController],
+  providers: [ApiClients, { provide: APP_GUARD, useClass: AuthGuard }, WorkerTypesService, QueuesService, RegionPipe],
+  exports: [ApiClients],
+})
+export class ApiModule {}

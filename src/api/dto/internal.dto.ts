@@ -1,0 +1,49 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class PingDto {
+  @ApiProperty({ example: true }) alive!: boolean;
+  @ApiProperty() now!: Date;
+}
+
+export class RegionsDto {
+  @ApiProperty({ type: [String], example: ['us-east-1', 'us-west-2'] }) regions!: string[];
+}
+
+export class RegionIdsDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ type: [String], example: ['sir-abcd1234'] }) values!: string[];
+}
+
+export class AmiUsageDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'ami-0123456789abcdef0' }) id!: string;
+  @ApiProperty() lastUsed!: Date;
+}
+
+export class EbsUsageDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'gp3' }) volumeType!: string;
+  @ApiProperty({ enum: ['active', 'unused'] }) state!: string;
+  @ApiProperty() totalCount!: number;
+  @ApiProperty() totalGb!: number;
+  @ApiProperty() touched!: Date;
+}
+
+export class DbPoolStatsDto {
+  @ApiProperty() total!: number;
+  @ApiProperty() idle!: number;
+  @ApiProperty() waiting!: number;
+}
+
+export class QueueStatsDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'ec2-events' }) queue!: string;
+  @ApiProperty({ type: Number, nullable: true, description: 'Messages waiting to be received' })
+  visible!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Received, not yet deleted' }) inFlight!: number | null;
+  @ApiProperty({ type: Number, nullable: true }) delayed!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Messages in the dead-letter queue' })
+  deadLettered!: number | null;
+  @ApiPropertyOptional({ description: 'Why the numbers are missing (e.g. the queue does not exist yet)' })
+  error?: string;
+}

@@ -1,0 +1,105 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsObject,
+  ValidateBy,
+  ValidateNested,
+  ValidationArguments,
+} from 'class-validator';
+import { PriceEntry, Restriction, RESTRICTION_KEYS, RestrictionKey } from '../../pricing/price-cache.service';
+
+const TEXT_KEYS: readonly string[] = ['instanceType', 'region', 'zone', 'type'];
+
+export class PriceEntryDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'us-east-1a' }) zone!: string;
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({ example: 0.0312, description: 'USD per hour, the highest spot price of the window' }) price!: number;
+  @ApiProperty({ enum: ['spot'] }) type!: 'spot';
+}
+
+function numeric(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+function validRestriction(value: unknown, args: ValidationArguments): boolean {
+  const key = (args.object as { key?: unknown }).key;
+  if (typeof key !== 'string' || !(RESTRICTION_KEYS as readonly string[]).includes(key)) return true; // key's own error
+  if (TEXT_KEYS.includes(key)) {
+    if (typeof value === 'string') return value.length > 0 && value.length <= 256;
+    return (
+      Array.isArray(value) &&
+      value.length > 0 &&
+      value.length <= 1000 &&
+      value.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 256)
+    );
+  }
+  const n = numeric(value);
+  return n !== undefined && n >= 0;
+}
+
+export class RestrictionDto {
+  @ApiProperty({ enum: RESTRICTION_KEYS, example: 'instanceType' })
+  @IsIn(RESTRICTION_KEYS, { message: `key must be one of ${RESTRICTION_KEYS.join(', ')}` })
+  key!: RestrictionKey;
+
+  @ApiProperty({
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'number' }],
+    example: ['m5.large', 'c5.large'],
+    description:
+      '`instanceType`, `region`, `zone`, `type`: a string or a list of strings (any match). ' +
+      '`price` (exact), `minPrice`, `maxPrice`: a number >= 0 or a numeric string.',
+  })
+  @ValidateBy({
+    name: 'isRestrictionValue',
+    validator: {
+      validate: validRestriction,
+      defaultMessage: () =>
+        'restriction must be a string or non-empty list of strings for instanceType/region/zone/type, ' +
+        'a number >= 0 (or numeric string) for price/minPrice/maxPrice',
+    },
+  })
+  restriction!: unknown;
+}
+
+export class PriceRestrictionsDto {
+  @ApiProperty({
+    type: [RestrictionDto],
+    description: 'All must hold. An empty list returns every price.',
+    example: [
+      { key: 'region', restriction: 'us-east-1' },
+      { key: 'instanceType', restriction: ['m5.large', 'c5.large'] },
+      { key: 'maxPrice', restriction: 0.1 },
+    ],
+  })
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @IsObject({ each: true })
+  @Type(() => RestrictionDto)
+  restrictions!: RestrictionDto[];
+}
+
+export function toRestriction(dto: RestrictionDto): Restriction {
+  switch (dto.key) {
+    case 'instanceType':
+    case 'region':
+    case 'zone':
+    case 'type':
+      return {
+        key: dto.key,
+        restriction: Array.isArray(dto.restriction) ? (dto.restriction as string[]) : [dto.restriction as string],
+      };
+    case 'price':
+    case 'minPrice':
+    case 'maxPrice':
+      return { key: dto.key, restriction: numeric(dto.restriction) as number };
+  }
+}
+
+export const toPriceEntryDto = (e: PriceEntry): PriceEntryDto => ({ ...e });

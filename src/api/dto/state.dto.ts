@@ -1,0 +1,111 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Instance, SpotRequest } from '../../state/entities';
+import { CountEntry, WorkerTypeCounts } from '../../state/worker-type.repository';
+
+export class CountEntryDto {
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({ example: 3 }) count!: number;
+  @ApiProperty({ enum: ['instance', 'spot-request'] }) type!: 'instance' | 'spot-request';
+}
+
+export class WorkerTypeStatsDto {
+  @ApiProperty({ type: [CountEntryDto], description: 'Instances in `pending` plus spot requests in `open`' })
+  pending!: CountEntryDto[];
+  @ApiProperty({ type: [CountEntryDto], description: 'Instances in `running`' })
+  running!: CountEntryDto[];
+}
+
+export class InstanceDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'i-0123456789abcdef0' }) id!: string;
+  @ApiProperty({ example: 'builder' }) workerType!: string;
+  @ApiProperty({ example: 'us-east-1a' }) az!: string;
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({ enum: ['pending', 'running'] }) state!: string;
+  @ApiProperty({ type: String, nullable: true, example: 'sir-abcd1234' }) spotRequestId!: string | null;
+  @ApiProperty({ example: 'ami-0123456789abcdef0' }) imageId!: string;
+  @ApiProperty() launched!: Date;
+  @ApiProperty({ description: 'Time of the newest event applied' }) lastEvent!: Date;
+  @ApiProperty({ description: 'Last change of this row' }) touched!: Date;
+}
+
+export class SpotRequestDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'sir-abcd1234' }) id!: string;
+  @ApiProperty({ example: 'builder' }) workerType!: string;
+  @ApiProperty({ example: 'us-east-1a' }) az!: string;
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({ example: 'open', description: "EC2's state" }) state!: string;
+  @ApiProperty({ example: 'pending-evaluation', description: "EC2's status code" }) status!: string;
+  @ApiProperty({ example: 'ami-0123456789abcdef0' }) imageId!: string;
+  @ApiProperty() created!: Date;
+  @ApiProperty() touched!: Date;
+}
+
+export class WorkerTypeStateDto {
+  @ApiProperty({ type: [InstanceDto] }) instances!: InstanceDto[];
+  @ApiProperty({ type: [SpotRequestDto] }) requests!: SpotRequestDto[];
+}
+
+export class TerminationNoticeDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'i-0123456789abcdef0' }) instanceId!: string;
+  @ApiProperty({ enum: ['spot-interruption', 'rebalance-recommendation', 'scheduled-change'] }) kind!: string;
+  @ApiProperty({ enum: ['terminate', 'stop', 'hibernate'], nullable: true, type: String }) action!: string | null;
+  @ApiProperty({ nullable: true, type: Date, description: 'When EC2 may act, if it said' }) notBefore!: Date | null;
+  @ApiProperty() received!: Date;
+}
+
+/**
+ * What is going wrong for a worker type. An object so that further lists (capacity cooldowns from the
+ * spot poller) can be added without breaking callers.
+ */
+export class WorkerTypeHealthDto {
+  @ApiProperty({ example: 'builder' }) workerType!: string;
+  @ApiProperty({
+    type: [TerminationNoticeDto],
+    description:
+      'Interruption warnings, rebalance recommendations and scheduled changes for its instances, newest first',
+  })
+  terminationNotices!: TerminationNoticeDto[];
+}
+
+export class AllStateDto extends WorkerTypeStateDto {}
+
+export const toCountEntryDto = (e: CountEntry): CountEntryDto => ({
+  instanceType: e.instanceType,
+  count: e.count,
+  type: e.type,
+});
+
+export const toStatsDto = (c: WorkerTypeCounts): WorkerTypeStatsDto => ({
+  pending: c.pending.map(toCountEntryDto),
+  running: c.running.map(toCountEntryDto),
+});
+
+export const toInstanceDto = (i: Instance): InstanceDto => ({
+  region: i.region,
+  id: i.id,
+  workerType: i.workerType,
+  az: i.az,
+  instanceType: i.instanceType,
+  state: i.state,
+  spotRequestId: i.spotRequestId,
+  imageId: i.imageId,
+  launched: i.launched,
+  lastEvent: i.lastEvent,
+  touched: i.touched,
+});
+
+export const toSpotRequestDto = (r: SpotRequest): SpotRequestDto => ({
+  region: r.region,
+  id: r.id,
+  workerType: r.workerType,
+  az: r.az,
+  instanceType: r.instanceType,
+  state: r.state,
+  status: r.status,
+  imageId: r.imageId,
+  created: r.created,
+  touched: r.touched,
+});

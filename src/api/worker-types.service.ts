@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { InstanceRepository } from '../state/instance.repository';
+import { SpotRequestRepository } from '../state/spot-request.repository';
+import { TerminationNoticeRepository } from '../state/termination-notice.repository';
+import { WorkerTypeRepository } from '../state/worker-type.repository';
+import {
+  toInstanceDto,
+  toSpotRequestDto,
+  toStatsDto,
+  WorkerTypeHealthDto,
+  WorkerTypeStateDto,
+  WorkerTypeStatsDto,
+} from './dto/state.dto';
+
+/** What the state database says about worker types. */
+@Injectable()
+export class WorkerTypesService {
+  constructor(
+    private readonly workerTypes: WorkerTypeRepository,
+    private readonly instances: InstanceRepository,
+    private readonly requests: SpotRequestRepository,
+    private readonly notices: TerminationNoticeRepository,
+  ) {}
+
+  list(): Promise<string[]> {
+    return this.workerTypes.list();
+  }
+
+  async stats(workerType: string): Promise<WorkerTypeStatsDto> {
+    return toStatsDto(await this.workerTypes.counts(workerType));
+  }
+
+  async state(workerType?: string): Promise<WorkerTypeStateDto> {
+    const [instances, requests] = await Promise.all([
+      this.instances.list({ workerType }),
+      this.requests.list({ workerType }),
+    ]);
+    return { instances: instances.map(toInstanceDto), requests: requests.map(toSpotRequestDto) };
+  }
+
+  async health(workerType: string): Promise<WorkerTypeHealthDto> {
+    const notices = await this.notices.listForWorkerType(workerType);
+    return {
+      workerType,
+      terminationNotices: notices.map((n) => ({
+        region: n.region,
+        instanceId: n.instanceId,
+        kind: n.kind,
+        action: n.action,
+        notBefore: n.notBefore,
+        received: n.received,
+      })),
+    };
+  }
+}

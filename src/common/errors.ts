@@ -1,0 +1,79 @@
+/** The error codes of SPEC §8, with their HTTP statuses. */
+export const ERROR_STATUS = {
+  InputError: 400,
+  AuthenticationFailed: 401,
+  InsufficientScopes: 403,
+  ResourceNotFound: 404,
+  ServiceUnavailable: 503,
+  InternalError: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** One thing wrong with a request: which rule, where, and why. */
+export interface Reason {
+  /** The rule broken, e.g. `schema`, `key-name`, `availability-zone`, `ec2`. */
+  rule: string;
+  /** Dotted path of the offending field, when there is one. */
+  path?: string;
+  message: string;
+}
+
+/** An error a caller can act on; the exception filter turns it into `{code, message, requestId, details?}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = code;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** 400: every reason the request cannot be done, in `details.reasons`. */
+export class InputError extends ApiError {
+  constructor(
+    message: string,
+    readonly reasons: Reason[] = [],
+    extra: Record<string, unknown> = {},
+  ) {
+    super(
+      'InputError',
+      message,
+      reasons.length > 0 ? { reasons, ...extra } : Object.keys(extra).length ? extra : undefined,
+    );
+  }
+
+  static of(reasons: Reason[]): InputError {
+    const summary = reasons.map((r) => (r.path ? `${r.path}: ${r.message}` : r.message)).join('; ');
+    return new InputError(`invalid request: ${summary}`, reasons);
+  }
+}
+
+export class AuthenticationFailedError extends ApiError {
+  constructor(message: string) {
+    super('AuthenticationFailed', message);
+  }
+}
+
+export class InsufficientScopesError extends ApiError {
+  constructor(readonly required: string) {
+    super('InsufficientScopes', `this request needs the scope ${required}`, { requiredScope: required });
+  }
+}
+
+export class ResourceNotFoundError extends ApiError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ResourceNotFound', message, details);
+  }
+}
+
+export class ServiceUnavailableError extends ApiError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('ServiceUnavailable', message, details);
+  }
+}

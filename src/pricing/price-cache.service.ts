@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { ServiceUnavailableError } from '../common/errors';
+
+export interface PriceEntry {
+  region: string;
+  zone: string;
+  instanceType: string;
+  /** USD per hour: the highest spot price of the window (SPEC §7). */
+  price: number;
+  type: 'spot';
+}
+
+/** The keys a restriction may name (SPEC §7). */
+export const RESTRICTION_KEYS = ['instanceType', 'region', 'zone', 'type', 'price', 'minPrice', 'maxPrice'] as const;
+export type RestrictionKey = (typeof RESTRICTION_KEYS)[number];
+
+/** A validated restriction: strings for the text keys (any match), a number for the price keys. */
+export type Restriction =
+  | { key: 'instanceType' | 'region' | 'zone' | 'type'; restriction: string[] }
+  | { key: 'price' | 'minPrice' | 'maxPrice'; restriction: number };
+
+function holds(entry: PriceEntry, r: Restriction): boolean {
+  switch (r.key) {
+    case 'instanceType':
+    case 'region':
+    case 'zone':
+    case 'type':
+      return r.restriction.includes(entry[r.key]);
+    case 'price':
+      return entry.price === r.restriction;
+    case 'minPrice':
+      return entry.price >= r.restriction;
+    case 'maxPrice':
+      return entry.price <= r.restriction;
+  }
+}
+
+/** The entries meeting every restriction (an empty list of restrictions keeps everything). */
+export function applyRestrictions(list: readonly PriceEntry[], restrictions: readonly Restriction[]): PriceEntry[] {
+  return list.filter((entry) => restrictions.every((r) => holds(entry, r)));
+}
+
+/**
+ * The last good spot price list. The pricing poller fills it; a failed poll leaves it as it was.
+ * Until the first fill, reading it is a 503: answering an empty list would look like "no prices".
+ */
+@Injectable()
+export class PriceCache {
+  private current: { entries: PriceEntry[]; updated: Date } | null = null;
+
+  set(entries: readonly PriceEntry[], at: Date = new Date()): void {
+    const sorted = [...entries].sort(
+      (a, b) =>
+        a.price - b.price ||
+        a.region.localeCompare(b.region) ||
+        a.zone.localeCompare(b.zone) ||
+        a.instanceType.localeCompare(b.instanceType),
+    );
+    this.current = { entries: sorted, updated: at };
+  }
+
+  /** When the list was last filled, or null before the first fill. */
+  updated(): Date | null {
+    return this.current?.updated ?? null;
+  }
+
+  list(): PriceEntry[] {
+    if (!this.current) {
+      throw new ServiceUnavailableError('spot prices are not known yet: the first pricing poll has not completed', {
+        retryAfterSeconds: 30,
+      });
+    }
+    return [...this.current.entries];
+  }
+
+  filtered(restrictions: readonly Restriction[]): PriceEntry[] {
+    return applyRestrictions(this.list(), restrictions);
+  }
+}
