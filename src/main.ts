@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, loadConfig } from './config/app-config';
 import { InvalidConfigError } from './config/env';
 import { configureApp } from './configure-app';
 import { resolveCloud } from './cloud';
 import { resolveDatabase } from './database';
-import { createLogger } from './logger';
+import { createBootLogger } from './logging/logging';
 
 function readConfig(): AppConfig {
   try {
@@ -20,10 +21,12 @@ function readConfig(): AppConfig {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = createLogger(config);
-  const database = await resolveDatabase(config, (line) => logger.log(line, 'Database'));
-  const cloud = await resolveCloud(database.config, (entry) => logger.log(entry, 'Sandbox'));
-  const app = await NestFactory.create(AppModule.forRoot(cloud.config), { logger, bufferLogs: true });
+  const boot = createBootLogger(config);
+  const database = await resolveDatabase(config, (line) => boot.info({ context: 'Database' }, line));
+  const cloud = await resolveCloud(database.config, (entry) => boot.info({ context: 'Sandbox', ...entry }));
+  const app = await NestFactory.create(AppModule.forRoot(cloud.config), { bufferLogs: true });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
   configureApp(app);
 
   let stopping = false;

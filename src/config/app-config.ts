@@ -23,7 +23,8 @@ export class AppConfig {
 
   /** Builds a config for tests: the sandbox defaults plus overrides. */
   static forTest(overrides: Record<string, string | number | boolean | undefined> = {}): AppConfig {
-    const raw: Record<string, string | undefined> = {};
+    // Quiet unless a test asks: request logs of every test would drown the failures.
+    const raw: Record<string, string | undefined> = { LOG_LEVEL: 'warn' };
     for (const [k, v] of Object.entries(overrides)) raw[k] = v === undefined ? undefined : String(v);
     return AppConfig.fromEnv(raw);
   }

@@ -1,0 +1,70 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import pinoHttp from 'pino-http';
+import { createServer } from 'node:http';
+import request from 'supertest';
+import { AppConfig } from '../../src/config/app-config';
+import { pinoHttpOptions, pinoOptions } from '../../src/logging/logging';
+
+/** Runs the service's request logging over a bare HTTP server and captures the JSON lines. */
+function capture(config: AppConfig) {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const { transport: _t, ...options } = pinoHttpOptions(config) as ReturnType<typeof pinoHttpOptions> & {
+    transport?: unknown;
+  };
+  const middleware = pinoHttp({ ...options, logger: pino(options as pino.LoggerOptions, sink) });
+  const server = createServer((req, res) => {
+    middleware(req, res);
+    req.log.info({ region: 'us-east-1', instanceId: 'i-1' }, 'handled');
+    res.statusCode = 204;
+    res.end();
+  });
+  return { server, lines };
+}
+
+describe('structured logs', () => {
+  const json = AppConfig.forTest({ LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+
+  it('give every line of a request its request id, echo it back, and never log the token', async () => {
+    const { server, lines } = capture(json);
+    const res = await request(server)
+      .get('/v1/ping')
+      .set('X-Request-Id', 'req-42')
+      .set('Authorization', 'Bearer s3cret');
+    expect(res.headers['x-request-id']).toBe('req-42');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(line.requestId).toBe('req-42');
+    expect(lines.find((l) => l.msg === 'handled')).toMatchObject({
+      region: 'us-east-1',
+      instanceId: 'i-1',
+      level: 'info',
+    });
+    expect(JSON.stringify(lines)).not.toContain('s3cret');
+  });
+
+  it('make up a request id when the caller sends none or a strange one', async () => {
+    const { server, lines } = capture(json);
+    const res = await request(server).get('/v1/ping').set('X-Request-Id', 'bad id with spaces');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines[0].requestId).toBe(res.headers['x-request-id']);
+  });
+
+  it('do not log probes and scrapes', async () => {
+    const { server, lines } = capture(json);
+    await request(server).get('/health/live');
+    await request(server).get('/metrics');
+    expect(lines.filter((l) => l.msg === 'request completed')).toEqual([]);
+  });
+
+  it('are JSON with ISO times in production and pretty for people in development', () => {
+    expect(pinoOptions(AppConfig.forTest({ NODE_ENV: 'production' }))).not.toHaveProperty('transport');
+    expect(pinoOptions(AppConfig.forTest({}))).toHaveProperty('transport.target', 'pino-pretty');
+    expect(pinoOptions(AppConfig.forTest({ LOG_LEVEL: 'debug' })).level).toBe('debug');
+  });
+});
