@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ApiModule } from './api/api.module';
 import { AwsModule } from './aws/aws.module';
 import { AppConfig } from './config/app-config';
@@ -7,6 +8,7 @@ import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PricingModule } from './pricing/pricing.module';
+import { SpotPollerModule } from './spot-poller/spot-poller.module';
 import { StateModule } from './state/state.module';
 
 @Module({})
@@ -17,12 +19,14 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
+        ScheduleModule.forRoot(),
         StateModule,
         MetricsModule,
         AwsModule,
         PricingModule,
         HealthModule,
         ApiModule,
+        SpotPollerModule,
       ],
     };
   }

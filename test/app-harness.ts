@@ -48,6 +48,10 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     REGIONS: regions.join(','),
     AWS_MAX_ATTEMPTS: 3,
     AWS_TIMEOUT_MS: 10000,
+    // Periodic jobs would act on other tests' fixtures; a test that wants one switches it on or calls it.
+    SPOT_POLL_ENABLED: false,
+    HOUSEKEEPING_ENABLED: false,
+    PRICING_ENABLED: false,
     ...options.env,
   });
   const module = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
@@ -64,7 +68,8 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     get: (type) => module.get(type),
     async reset() {
       await dataSource.query(
-        `TRUNCATE instances, spot_requests, cloudwatch_log, ami_usage, ebs_usage, termination_notices RESTART IDENTITY CASCADE`,
+        `TRUNCATE instances, spot_requests, cloudwatch_log, ami_usage, ebs_usage, termination_notices, capacity_cooldowns,
+          job_runs, housekeeping_outcomes RESTART IDENTITY CASCADE`,
       );
       await sandbox.control.reset();
     },

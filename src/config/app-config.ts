@@ -45,6 +45,17 @@ export class AppConfig {
     );
   }
 
+  /** The same settings with no periodic job scheduled (`npm run job` runs one pass by hand). */
+  withJobsDisabled(): AppConfig {
+    return new AppConfig(
+      Object.assign(new Env(), this.env, {
+        SPOT_POLL_ENABLED: false,
+        HOUSEKEEPING_ENABLED: false,
+        PRICING_ENABLED: false,
+      }),
+    );
+  }
+
   get port(): number {
     return this.env.PORT;
   }
@@ -89,6 +100,17 @@ export class AppConfig {
   }
   get capacityCooldownSeconds(): number {
     return this.env.CAPACITY_COOLDOWN_SECONDS;
+  }
+  get spotNotFoundGraceSeconds(): number {
+    return this.env.SPOT_NOT_FOUND_GRACE_SECONDS;
+  }
+  /** Whether each periodic job is scheduled on this replica. */
+  get jobsEnabled(): { spotPoll: boolean; housekeeping: boolean; pricing: boolean } {
+    return {
+      spotPoll: this.env.SPOT_POLL_ENABLED,
+      housekeeping: this.env.HOUSEKEEPING_ENABLED,
+      pricing: this.env.PRICING_ENABLED,
+    };
   }
   get logLevel(): string {
     return this.env.LOG_LEVEL;

@@ -75,6 +75,12 @@ export class Env {
   @Type(() => Number) @IsNumber() @Min(1) PRICING_POLL_SECONDS = 900;
   @Type(() => Number) @IsNumber() @Min(1) PRICING_WINDOW_MINUTES = 30;
   @Type(() => Number) @IsNumber() @Min(0) CAPACITY_COOLDOWN_SECONDS = 600;
+  /** How long EC2 may not know a spot request of ours before it is dropped from state (EC2's API lags). */
+  @Type(() => Number) @IsNumber() @Min(0) SPOT_NOT_FOUND_GRACE_SECONDS = 300;
+  /** Switches for the periodic jobs (SPEC §5-§7); `npm run job` runs one pass whatever they say. */
+  @Transform(toBoolean) @IsBoolean() SPOT_POLL_ENABLED = true;
+  @Transform(toBoolean) @IsBoolean() HOUSEKEEPING_ENABLED = true;
+  @Transform(toBoolean) @IsBoolean() PRICING_ENABLED = true;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) LOG_LEVEL = 'info';
   @IsOptional() @IsIn(['json', 'pretty']) LOG_FORMAT?: 'json' | 'pretty';

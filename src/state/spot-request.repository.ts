@@ -70,6 +70,22 @@ export class SpotRequestRepository {
     return count === 1;
   }
 
+  /** Bulk form of `updateStatus` for one region; returns how many rows were there. */
+  async updateStatuses(
+    region: string,
+    rows: { id: string; state: string; status: string }[],
+    tx?: EntityManager,
+  ): Promise<number> {
+    if (rows.length === 0) return 0;
+    const [, count]: [unknown, number] = await (tx ?? this.db.manager).query(
+      `UPDATE spot_requests s SET state = u.state, status = u.status, touched = clock_timestamp()
+       FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, state, status)
+       WHERE s.region = $1 AND s.id = u.id AND (s.state <> u.state OR s.status <> u.status)`,
+      [region, rows.map((r) => r.id), rows.map((r) => r.state), rows.map((r) => r.status)],
+    );
+    return count;
+  }
+
   async remove(region: string, id: string, tx?: EntityManager): Promise<boolean> {
     return (await this.removeMany(region, [id], tx)) === 1;
   }

@@ -4,7 +4,11 @@ import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source';
 import { EventLogRepository } from './event-log.repository';
 import { InstanceRepository } from './instance.repository';
+import { CapacityCooldownRepository } from './capacity-cooldown.repository';
 import { DatabaseStatusService } from './database-status.service';
+import { HousekeepingRepository } from './housekeeping.repository';
+import { JobRunRepository } from './job-run.repository';
+import { LeaderLock } from './leader-lock.service';
 import { SpotRequestRepository } from './spot-request.repository';
 import { TerminationNoticeRepository } from './termination-notice.repository';
 import { Tx } from './tx.service';
@@ -18,6 +22,9 @@ const REPOSITORIES = [
   EventLogRepository,
   UsageRepository,
   TerminationNoticeRepository,
+  CapacityCooldownRepository,
+  JobRunRepository,
+  HousekeepingRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */
@@ -31,7 +38,7 @@ const REPOSITORIES = [
       },
     }),
   ],
-  providers: [Tx, DatabaseStatusService, ...REPOSITORIES],
-  exports: [Tx, DatabaseStatusService, ...REPOSITORIES],
+  providers: [Tx, DatabaseStatusService, LeaderLock, ...REPOSITORIES],
+  exports: [Tx, DatabaseStatusService, LeaderLock, ...REPOSITORIES],
 })
 export class StateModule {}

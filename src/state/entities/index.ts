@@ -1,15 +1,31 @@
 import { AmiUsage } from './ami-usage.entity';
+import { CapacityCooldown } from './capacity-cooldown.entity';
 import { CloudwatchLogEntry } from './cloudwatch-log.entity';
 import { EbsUsage } from './ebs-usage.entity';
+import { HousekeepingOutcome } from './housekeeping-outcome.entity';
 import { Instance } from './instance.entity';
+import { JobRun } from './job-run.entity';
 import { SpotRequest } from './spot-request.entity';
 import { TerminationNotice } from './termination-notice.entity';
 
 export * from './ami-usage.entity';
+export * from './capacity-cooldown.entity';
 export * from './cloudwatch-log.entity';
 export * from './ebs-usage.entity';
+export * from './housekeeping-outcome.entity';
 export * from './instance.entity';
+export * from './job-run.entity';
 export * from './spot-request.entity';
 export * from './termination-notice.entity';
 
-export const ENTITIES = [Instance, SpotRequest, CloudwatchLogEntry, AmiUsage, EbsUsage, TerminationNotice];
+export const ENTITIES = [
+  Instance,
+  SpotRequest,
+  CloudwatchLogEntry,
+  AmiUsage,
+  EbsUsage,
+  TerminationNotice,
+  CapacityCooldown,
+  JobRun,
+  HousekeepingOutcome,
+];

@@ -1,4 +1,5 @@
 import { CreateStateTables1764000000000 } from './1764000000000-CreateStateTables';
+import { CreateJobTables1764100000000 } from './1764100000000-CreateJobTables';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
-export const MIGRATIONS = [CreateStateTables1764000000000];
+export const MIGRATIONS = [CreateStateTables1764000000000, CreateJobTables1764100000000];

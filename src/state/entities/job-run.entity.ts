@@ -1,0 +1,13 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** The latest run of each periodic job, whichever replica ran it (SPEC §9). */
+@Entity({ name: 'job_runs' })
+export class JobRun {
+  @PrimaryColumn({ type: 'text' }) name!: string;
+  @Column({ type: 'timestamptz' }) started!: Date;
+  @Column({ type: 'timestamptz', nullable: true }) finished!: Date | null;
+  @Column({ type: 'boolean', nullable: true }) ok!: boolean | null;
+  @Column({ type: 'text', nullable: true }) error!: string | null;
+  /** Which replica ran it (host and pid). */
+  @Column({ type: 'text' }) runner!: string;
+}

@@ -1,0 +1,154 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { HousekeepingOutcome } from './entities';
+import { NewInstance } from './instance.repository';
+import { NewSpotRequest } from './spot-request.repository';
+
+export interface ReconcileCounts {
+  /** In EC2, not in state: added. */
+  missing: number;
+  /** In state, not in EC2 (and not touched since the sweep began): removed. */
+  extraneous: number;
+}
+
+const OUTCOME_COLUMNS = `region, started, finished, duration_ms AS "durationMs", missing_instances AS "missingInstances",
+  missing_spot_requests AS "missingSpotRequests", extraneous_instances AS "extraneousInstances",
+  extraneous_spot_requests AS "extraneousSpotRequests", zombies_killed AS "zombiesKilled", tagged, error`;
+
+/**
+ * The set operations of a housekeeping sweep (SPEC §6): each reconciles a whole region with what EC2
+ * listed in a few statements, whatever the fleet size — never a query per row.
+ */
+@Injectable()
+export class HousekeepingRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The database's clock: `touched` is set by it, so a sweep's start must be read from it too. */
+  async now(tx?: EntityManager): Promise<Date> {
+    const [row]: { now: Date }[] = await (tx ?? this.db.manager).query(`SELECT clock_timestamp() AS now`);
+    return row.now;
+  }
+
+  /**
+   * Makes a region's instances in state match `rows`, the live instances EC2 listed: adds the missing
+   * ones (forgetting the spot requests they fulfilled) and removes the extraneous ones. A row touched
+   * after `sweepStart` raced the sweep and is left alone; an instance whose end (any state past
+   * running) was already logged from an event is not brought back.
+   */
+  async reconcileInstances(region: string, rows: NewInstance[], sweepStart: Date): Promise<ReconcileCounts> {
+    return this.db.transaction(async (m) => {
+      const [added]: { missing: number }[] = await m.query(
+        `WITH r AS (
+           SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                                $9::timestamptz[], $10::timestamptz[])
+             AS r(id, worker_type, az, instance_type, state, spot_request_id, image_id, launched, last_event)
+         ), ins AS (
+           INSERT INTO instances (region, id, worker_type, az, instance_type, state, spot_request_id, image_id,
+                                  launched, last_event, touched)
+           SELECT $1, r.id, r.worker_type, r.az, r.instance_type, r.state, r.spot_request_id, r.image_id, r.launched,
+                  r.last_event, clock_timestamp()
+           FROM r
+           WHERE NOT EXISTS (SELECT 1 FROM cloudwatch_log l
+                             WHERE l.id = r.id AND l.region = $1 AND l.state NOT IN ('pending', 'running'))
+           ON CONFLICT (region, id) DO NOTHING
+           RETURNING spot_request_id
+         ), fulfilled AS (
+           DELETE FROM spot_requests s USING ins WHERE s.region = $1 AND s.id = ins.spot_request_id RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM ins)::int AS missing, (SELECT count(*) FROM fulfilled)::int AS fulfilled`,
+        [
+          region,
+          rows.map((r) => r.id),
+          rows.map((r) => r.workerType),
+          rows.map((r) => r.az),
+          rows.map((r) => r.instanceType),
+          rows.map((r) => r.state),
+          rows.map((r) => r.spotRequestId),
+          rows.map((r) => r.imageId),
+          rows.map((r) => r.launched),
+          rows.map((r) => r.lastEvent),
+        ],
+      );
+      const [, extraneous]: [unknown, number] = await m.query(
+        `DELETE FROM instances i WHERE i.region = $1 AND i.touched < $3
+           AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS e(id) WHERE e.id = i.id)`,
+        [region, rows.map((r) => r.id), sweepStart],
+      );
+      return { missing: added.missing, extraneous };
+    });
+  }
+
+  /**
+   * Makes a region's spot requests in state match `rows`, the open requests EC2 listed. A request
+   * whose instance is already in state was fulfilled and is not added.
+   */
+  async reconcileSpotRequests(region: string, rows: NewSpotRequest[], sweepStart: Date): Promise<ReconcileCounts> {
+    return this.db.transaction(async (m) => {
+      const [added]: { missing: number }[] = await m.query(
+        `WITH ins AS (
+           INSERT INTO spot_requests (region, id, worker_type, az, instance_type, state, status, image_id, created,
+                                      touched)
+           SELECT $1, r.id, r.worker_type, r.az, r.instance_type, r.state, r.status, r.image_id, r.created,
+                  clock_timestamp()
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::timestamptz[])
+             AS r(id, worker_type, az, instance_type, state, status, image_id, created)
+           WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = $1 AND i.spot_request_id = r.id)
+           ON CONFLICT (region, id) DO NOTHING
+           RETURNING 1
+         )
+         SELECT count(*)::int AS missing FROM ins`,
+        [
+          region,
+          rows.map((r) => r.id),
+          rows.map((r) => r.workerType),
+          rows.map((r) => r.az),
+          rows.map((r) => r.instanceType),
+          rows.map((r) => r.state),
+          rows.map((r) => r.status),
+          rows.map((r) => r.imageId),
+          rows.map((r) => r.created),
+        ],
+      );
+      const [, extraneous]: [unknown, number] = await m.query(
+        `DELETE FROM spot_requests s WHERE s.region = $1 AND s.touched < $3
+           AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS e(id) WHERE e.id = s.id)`,
+        [region, rows.map((r) => r.id), sweepStart],
+      );
+      return { missing: added.missing, extraneous };
+    });
+  }
+
+  async saveOutcome(outcome: HousekeepingOutcome, tx?: EntityManager): Promise<void> {
+    const o = outcome;
+    await (tx ?? this.db.manager).query(
+      `INSERT INTO housekeeping_outcomes (region, started, finished, duration_ms, missing_instances,
+         missing_spot_requests, extraneous_instances, extraneous_spot_requests, zombies_killed, tagged, error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (region) DO UPDATE SET started = EXCLUDED.started, finished = EXCLUDED.finished,
+         duration_ms = EXCLUDED.duration_ms, missing_instances = EXCLUDED.missing_instances,
+         missing_spot_requests = EXCLUDED.missing_spot_requests, extraneous_instances = EXCLUDED.extraneous_instances,
+         extraneous_spot_requests = EXCLUDED.extraneous_spot_requests, zombies_killed = EXCLUDED.zombies_killed,
+         tagged = EXCLUDED.tagged, error = EXCLUDED.error`,
+      [
+        o.region,
+        o.started,
+        o.finished,
+        o.durationMs,
+        o.missingInstances,
+        o.missingSpotRequests,
+        o.extraneousInstances,
+        o.extraneousSpotRequests,
+        o.zombiesKilled,
+        o.tagged,
+        o.error,
+      ],
+    );
+  }
+
+  /** The last sweep's outcome of each region that has been swept. */
+  listOutcomes(tx?: EntityManager): Promise<HousekeepingOutcome[]> {
+    return (tx ?? this.db.manager).query(`SELECT ${OUTCOME_COLUMNS} FROM housekeeping_outcomes ORDER BY region`);
+  }
+}
