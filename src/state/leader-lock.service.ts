@@ -22,6 +22,12 @@ export class LeaderLock {
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<LockedRun<T>> {
     const client = await this.pool().connect();
     let broken: Error | undefined;
+    // A checked-out pg client has no error listener: without one, a dropped connection would crash the process.
+    const onError = (err: Error): void => {
+      broken = err;
+      this.log.warn({ msg: 'leader lock connection lost', lock: name, err: err.message });
+    };
+    client.on('error', onError);
     try {
       const [{ locked }] = (
         await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [
@@ -48,6 +54,7 @@ export class LeaderLock {
       broken ??= isConnectionError(err) ? (err as Error) : undefined;
       throw err;
     } finally {
+      client.off('error', onError);
       release(client, broken);
     }
   }
