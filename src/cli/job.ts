@@ -8,7 +8,9 @@ import { loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { InvalidConfigError } from '../config/env';
 import { resolveDatabase } from '../database';
-import { createLogger } from '../logger';
+import { Logger } from 'nestjs-pino';
+import { createBootLogger } from '../logging/logging';
+import { LoggingModule } from '../logging/logging.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { SpotPollJob } from '../spot-poller/spot-poll.job';
 import { SpotPollerModule } from '../spot-poller/spot-poller.module';
@@ -35,18 +37,26 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig().withJobsDisabled();
-  const logger = createLogger(config);
-  const database = await resolveDatabase(config, (line) => logger.log(line, 'Database'));
+  const boot = createBootLogger(config);
+  const database = await resolveDatabase(config, (line) => boot.info({ context: 'Database' }, line));
   try {
-    const cloud = await resolveCloud(database.config, (entry) => logger.log(entry, 'Sandbox'));
+    const cloud = await resolveCloud(database.config, (entry) => boot.info({ context: 'Sandbox', ...entry }));
     try {
       const app = await NestFactory.createApplicationContext(
         {
           module: class JobCliModule {},
-          imports: [ConfigModule.forRoot(cloud.config), ScheduleModule.forRoot(), MetricsModule, job.module],
+          imports: [
+            ConfigModule.forRoot(cloud.config),
+            LoggingModule,
+            ScheduleModule.forRoot(),
+            MetricsModule,
+            job.module,
+          ],
         },
-        { logger },
+        { bufferLogs: true },
       );
+      const logger = app.get(Logger);
+      app.useLogger(logger);
       try {
         const result = await job.runner(app).tick(true);
         logger.log({ msg: 'job pass finished', job: name, result }, 'Job');
