@@ -19,6 +19,11 @@ export default tseslint.config(
     },
   },
   {
+    // Commands talk to a person on stdout and stderr.
+    files: ['src/cli/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'src/**/*.spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
