@@ -1,14 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { SentryModule } from '@sentry/nestjs/setup';
 import { ApiModule } from './api/api.module';
 import { AwsModule } from './aws/aws.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { EventListenerModule } from './event-listener/event-listener.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PricingModule } from './pricing/pricing.module';
 import { SpotPollerModule } from './spot-poller/spot-poller.module';
+import { SetupModule } from './setup/setup.module';
 import { StateModule } from './state/state.module';
 
 @Module({})
@@ -17,6 +20,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        SentryModule.forRoot(),
         ConfigModule.forRoot(config),
         LoggingModule,
         ScheduleModule.forRoot(),
@@ -27,6 +31,8 @@ export class AppModule {
         HealthModule,
         ApiModule,
         SpotPollerModule,
+        SetupModule,
+        EventListenerModule.register(config),
       ],
     };
   }

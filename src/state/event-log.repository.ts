@@ -19,6 +19,19 @@ export class EventLogRepository {
     return rows.length === 1;
   }
 
+  /**
+   * Whether the instance was logged leaving the live states (`shutting-down`, `terminated`, ...) at or
+   * after `since`: a later `pending`/`running` event for it is stale and must not bring it back.
+   */
+  async hasLeftSince(region: string, id: string, since: Date, tx?: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await (tx ?? this.db.manager).query(
+      `SELECT 1 FROM cloudwatch_log WHERE region = $1 AND id = $2 AND generated >= $3
+         AND state NOT IN ('pending', 'running') LIMIT 1`,
+      [region, id, since],
+    );
+    return rows.length > 0;
+  }
+
   /** Entries for one instance, oldest event first. */
   forInstance(region: string, id: string, tx?: EntityManager): Promise<CloudwatchLogEntry[]> {
     return (tx ?? this.db.manager).find(CloudwatchLogEntry, {

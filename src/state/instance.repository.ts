@@ -104,6 +104,15 @@ export class InstanceRepository {
     return tx ? work(tx) : this.db.transaction(work);
   }
 
+  /**
+   * Serialises everything done to one instance because of its events, across replicas, until the
+   * transaction ends: also when the instance has no row yet, where a row lock cannot help (a late
+   * `pending` being added while its `terminated` finds nothing to remove).
+   */
+  async lockForEvents(region: string, id: string, tx: EntityManager): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`instance-events:${region}/${id}`]);
+  }
+
   async remove(region: string, id: string, tx?: EntityManager): Promise<boolean> {
     return (await this.removeMany(region, [id], tx)) === 1;
   }

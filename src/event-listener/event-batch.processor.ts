@@ -1,0 +1,140 @@
+import type { Message } from '@aws-sdk/client-sqs';
+import { Injectable, Logger } from '@nestjs/common';
+import * as Sentry from '@sentry/nestjs';
+import { awsErrorFields } from '../aws/aws-error';
+import { EventCounters, EventKind } from './event-counters.service';
+import { Ec2Event, instanceIdOf, parseEnvelope } from './event-envelope';
+import { EventHandlerService, InstanceNotYetKnownError } from './event-handler.service';
+
+function receiveCount(message: Message): number | undefined {
+  const n = Number(message.Attributes?.ApproximateReceiveCount);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function eventKind(event: Ec2Event): EventKind {
+  return event.kind === 'state-change' ? 'state-change' : event.notice;
+}
+
+/**
+ * Turns a batch received from a region's queue into handled events, and says which messages may be
+ * deleted: those whose effect is committed and those that can never have one (poison). A message
+ * left out stays on the queue, is redelivered after its visibility timeout, and after
+ * `maxReceiveCount` receives lands in the dead-letter queue.
+ */
+@Injectable()
+export class EventBatchProcessor {
+  private readonly log = new Logger(EventBatchProcessor.name);
+
+  constructor(
+    private readonly handler: EventHandlerService,
+    private readonly counters: EventCounters,
+  ) {}
+
+  /**
+   * Events for different instances are handled in parallel; events for one instance one after the
+   * other in receive order, so that two of them never race (the event lock would serialise them
+   * anyway, but not the EC2 lookups between).
+   */
+  async handleBatch(region: string, messages: Message[]): Promise<Message[]> {
+    const groups = new Map<string, { message: Message; event?: Ec2Event }[]>();
+    const acked: Message[] = [];
+    for (const message of messages) {
+      const parsed = parseEnvelope(message.Body, region);
+      if (!parsed.ok) {
+        this.reject(region, message, parsed.reason, parsed.message);
+        acked.push(message);
+        continue;
+      }
+      const key = parsed.event.kind === 'state-change' ? parsed.event.instanceId : parsed.event.instanceIds.join(',');
+      const group = groups.get(key) ?? [];
+      group.push({ message, event: parsed.event });
+      groups.set(key, group);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        for (const { message, event } of group) {
+          if (event && (await this.handleOne(region, message, event))) acked.push(message);
+        }
+      }),
+    );
+    return acked;
+  }
+
+  /** Returns true when the message may be deleted. */
+  private async handleOne(region: string, message: Message, event: Ec2Event): Promise<boolean> {
+    const kind = eventKind(event);
+    try {
+      const outcome = await this.handler.handle(event);
+      this.counters.countHandled(kind, outcome);
+      return true;
+    } catch (err) {
+      const ids = { region, messageId: message.MessageId, eventId: event.eventId, receiveCount: receiveCount(message) };
+      if (err instanceof InstanceNotYetKnownError) {
+        this.counters.countHandled(kind, 'lag');
+        this.log.warn({
+          msg: 'instance not yet known to EC2; event left for redelivery',
+          ...ids,
+          instanceId: err.instanceId,
+        });
+        return false;
+      }
+      this.counters.countHandled(kind, 'failed');
+      this.log.error({ msg: 'handling an event failed; left for redelivery', ...ids, kind, ...awsErrorFields(err) });
+      Sentry.captureException(err, { tags: { region, kind, stage: 'event' }, extra: { ...ids, body: message.Body } });
+      return false;
+    }
+  }
+
+  /** Poison: acknowledged so it never blocks the queue or loops, but logged, counted and reported. */
+  private reject(region: string, message: Message, reason: string, why: string): void {
+    this.counters.countRejected(reason);
+    const fields = { region, messageId: message.MessageId, reason, why };
+    this.log.warn({ msg: 'event rejected and deleted', ...fields });
+    Sentry.captureMessage(`ec2-manager: ${reason} event in ${region}: ${why}`, {
+      level: 'warning',
+      tags: { region, reason, stage: 'event' },
+      extra: { ...fields, body: message.Body?.slice(0, 8192) },
+    });
+  }
+
+  /**
+   * The dead-letter queue holds events that never took effect, mostly instances EC2 never answered
+   * for: an instance running that state does not know of. Each is reported and deleted.
+   */
+  handleDeadLetters(region: string, messages: Message[]): Message[] {
+    for (const message of messages) {
+      const instanceId = instanceIdOf(message.Body);
+      const count = receiveCount(message);
+      this.counters.countDeadLettered();
+      this.log.error({
+        msg: 'dead-lettered event: untracked instance',
+        region,
+        instanceId,
+        messageId: message.MessageId,
+        receiveCount: count,
+      });
+      Sentry.captureMessage(`ec2-manager: untracked instance ${instanceId ?? '(unknown)'} in ${region}`, {
+        level: 'error',
+        tags: { region, instanceId, stage: 'dead-letter' },
+        extra: { region, instanceId, receiveCount: count, messageId: message.MessageId, body: message.Body },
+      });
+    }
+    return messages;
+  }
+
+  private stopping = false;
+
+  /** From now on a failed receive is the shutdown cutting a long poll short, not worth a report. */
+  shuttingDown(): void {
+    this.stopping = true;
+  }
+
+  consumerError(region: string, queue: string, err: unknown): void {
+    if (this.stopping) {
+      this.log.debug({ msg: 'queue consumer stopped', region, queue, err: String(err) });
+      return;
+    }
+    this.log.error({ msg: 'queue consumer error', region, queue, ...awsErrorFields(err) });
+    Sentry.captureException(err, { tags: { region, queue, stage: 'consumer' } });
+  }
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+
+export type EventKind = 'state-change' | 'spot-interruption' | 'rebalance-recommendation' | 'scheduled-change';
+
+/** What handling one event did; `lag` and `failed` leave the message to be redelivered. */
+export type HandledOutcome =
+  'updated' | 'removed' | 'added' | 'out-of-order' | 'stale' | 'gone' | 'foreign' | 'recorded' | 'lag' | 'failed';
+
+export interface EventCountersSnapshot {
+  /** `<kind>/<outcome>` → count. */
+  handled: Record<string, number>;
+  /** `malformed` / `unknown` → count: acknowledged without effect. */
+  rejected: Record<string, number>;
+  outOfOrder: number;
+  lagRetries: number;
+  deadLettered: number;
+  eventLogFailures: number;
+}
+
+/**
+ * Plain counters of the event listener (SPEC §9 metrics). The Prometheus exporter reads `snapshot()`;
+ * nothing here depends on how they are exported.
+ */
+@Injectable()
+export class EventCounters {
+  private readonly handled = new Map<string, number>();
+  private readonly rejected = new Map<string, number>();
+  private outOfOrder = 0;
+  private lagRetries = 0;
+  private deadLettered = 0;
+  private eventLogFailures = 0;
+
+  countHandled(kind: EventKind, outcome: HandledOutcome): void {
+    bump(this.handled, `${kind}/${outcome}`);
+    if (outcome === 'out-of-order') this.outOfOrder++;
+    if (outcome === 'lag') this.lagRetries++;
+  }
+
+  countRejected(reason: string): void {
+    bump(this.rejected, reason);
+  }
+
+  countDeadLettered(): void {
+    this.deadLettered++;
+  }
+
+  countEventLogFailure(): void {
+    this.eventLogFailures++;
+  }
+
+  snapshot(): EventCountersSnapshot {
+    return {
+      handled: Object.fromEntries(this.handled),
+      rejected: Object.fromEntries(this.rejected),
+      outOfOrder: this.outOfOrder,
+      lagRetries: this.lagRetries,
+      deadLettered: this.deadLettered,
+      eventLogFailures: this.eventLogFailures,
+    };
+  }
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}

@@ -1,0 +1,168 @@
+import type { Message } from '@aws-sdk/client-sqs';
+import {
+  BeforeApplicationShutdown,
+  DynamicModule,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  Provider,
+  Type,
+} from '@nestjs/common';
+import { SqsConsumerEventHandler, SqsMessageHandler, SqsModule, SqsService } from '@ssut/nestjs-sqs';
+import type { SqsConsumerOptions } from '@ssut/nestjs-sqs/dist/sqs.types';
+import type { Consumer } from 'sqs-consumer';
+import { AwsClients } from '../aws/aws-clients.service';
+import { AwsModule } from '../aws/aws.module';
+import { AppConfig } from '../config/app-config';
+import { SetupModule } from '../setup/setup.module';
+import { SetupService } from '../setup/setup.service';
+import { DatabaseStatusService } from '../state/database-status.service';
+import { StateModule } from '../state/state.module';
+import { EventBatchProcessor } from './event-batch.processor';
+import { EventCounters } from './event-counters.service';
+import { EventHandlerService } from './event-handler.service';
+
+export const eventsConsumerName = (region: string): string => `events@${region}`;
+export const deadLetterConsumerName = (region: string): string => `dead-letters@${region}`;
+
+/**
+ * The consumers of one region. @ssut/nestjs-sqs finds handlers by consumer name through method
+ * decorators, and the regions are known only from configuration, so each region gets its own class.
+ */
+function regionConsumer(region: string): Type {
+  const events = eventsConsumerName(region);
+  const dead = deadLetterConsumerName(region);
+
+  @Injectable()
+  class RegionConsumer {
+    constructor(readonly processor: EventBatchProcessor) {}
+
+    @SqsMessageHandler(events, true)
+    handleEvents(messages: Message[]): Promise<Message[]> {
+      return this.processor.handleBatch(region, messages);
+    }
+
+    @SqsConsumerEventHandler(events, 'error')
+    onEventsError(err: Error): void {
+      this.processor.consumerError(region, events, err);
+    }
+
+    @SqsConsumerEventHandler(events, 'processing_error')
+    onEventsProcessingError(err: Error): void {
+      this.processor.consumerError(region, events, err);
+    }
+
+    @SqsMessageHandler(dead, true)
+    handleDeadLetters(messages: Message[]): Promise<Message[]> {
+      return Promise.resolve(this.processor.handleDeadLetters(region, messages));
+    }
+
+    @SqsConsumerEventHandler(dead, 'error')
+    onDeadLettersError(err: Error): void {
+      this.processor.consumerError(region, dead, err);
+    }
+  }
+  Object.defineProperty(RegionConsumer, 'name', { value: `RegionConsumer(${region})` });
+  return RegionConsumer;
+}
+
+/**
+ * Stops taking messages and lets the batches in hand finish (handled, committed and deleted) before
+ * the database closes. `SqsService` stops the consumers on module destroy without waiting for them;
+ * a consumer idle in a long poll is cut short here, one with a batch in hand is waited for.
+ */
+@Injectable()
+class ConsumerDrain implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('EventListener');
+  private readonly busy = new Set<Consumer>();
+
+  constructor(
+    private readonly sqs: SqsService,
+    private readonly config: AppConfig,
+    private readonly processor: EventBatchProcessor,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const { instance } of this.sqs.consumers.values()) {
+      instance.on('message_received', () => this.busy.add(instance));
+      instance.on('response_processed', () => this.busy.delete(instance));
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const consumers = [...this.sqs.consumers.values()].map((c) => c.instance);
+    this.processor.shuttingDown();
+    for (const consumer of consumers) consumer.stop();
+    const deadline = Date.now() + (this.config.sqsWaitTimeSeconds + this.config.sqsVisibilityTimeoutSeconds) * 1000;
+    for (;;) {
+      const polling = consumers.filter((c) => c.status.isPolling);
+      if (polling.length === 0 || Date.now() > deadline) break;
+      // sqs-consumer aborts a receive only through stop({abort}), which would abort the deletes of a batch
+      // in hand too; so only the idle ones are aborted, through the controller stop() would have used.
+      for (const c of polling)
+        if (!this.busy.has(c)) (c as unknown as { abortController?: AbortController }).abortController?.abort();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stuck = consumers.filter((c) => c.status.isPolling).length;
+    if (stuck > 0)
+      this.log.warn({ msg: 'consumers still busy at shutdown; their messages will be redelivered', stuck });
+  }
+}
+
+/**
+ * Consumes EC2 events from each region's queue and its dead-letter queue into state (SPEC §4).
+ * Consumers start once migrations have run (the options factory waits on the database) and, where
+ * configured (sandbox mode by default), once setup has created the queues and rules.
+ */
+@Module({})
+export class EventListenerModule {
+  static register(config: AppConfig): DynamicModule {
+    const base = {
+      module: EventListenerModule,
+      imports: [StateModule, AwsModule],
+      providers: [EventCounters, EventHandlerService, EventBatchProcessor] as Provider[],
+      exports: [EventCounters, EventHandlerService],
+    };
+    const { ec2, sqs, events } = config.endpoints;
+    // Sandbox mode without endpoints means no cloud at all (main.ts always resolves one): nothing to consume.
+    const noCloud = config.awsMode === 'sandbox' && !(ec2 && sqs && events);
+    if (!config.eventListenerEnabled || noCloud) return base;
+    return {
+      ...base,
+      imports: [
+        ...base.imports,
+        SqsModule.registerAsync({
+          imports: [StateModule, AwsModule, SetupModule],
+          inject: [AppConfig, AwsClients, SetupService, DatabaseStatusService],
+          useFactory: async (cfg: AppConfig, aws: AwsClients, setup: SetupService, db: DatabaseStatusService) => {
+            const log = new Logger('EventListener');
+            // Injecting the database makes this wait for its migrations; this waits for setup.
+            if (await db.pendingMigrations()) log.warn({ msg: 'starting consumers with migrations pending' });
+            if (cfg.setupOnStart) {
+              const report = await setup.run();
+              log.log({ msg: 'setup done', created: report.created.length, updated: report.updated.length });
+            }
+            const queues = await setup.queues();
+            const common = (region: string): Omit<SqsConsumerOptions, 'name' | 'queueUrl'> => ({
+              sqs: aws.sqs(region),
+              batchSize: cfg.sqsBatchSize,
+              waitTimeSeconds: cfg.sqsWaitTimeSeconds,
+              visibilityTimeout: cfg.sqsVisibilityTimeoutSeconds,
+              messageSystemAttributeNames: ['ApproximateReceiveCount'],
+              terminateVisibilityTimeout: false,
+            });
+            return {
+              consumers: queues.flatMap((q) => [
+                { name: eventsConsumerName(q.region), queueUrl: q.queueUrl, ...common(q.region) },
+                { name: deadLetterConsumerName(q.region), queueUrl: q.deadLetterQueueUrl, ...common(q.region) },
+              ]),
+              logger: log,
+            };
+          },
+        }),
+      ],
+      providers: [...base.providers, ...config.regions.map(regionConsumer), ConsumerDrain],
+    };
+  }
+}
