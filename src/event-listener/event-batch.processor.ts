@@ -105,7 +105,7 @@ export class EventBatchProcessor {
     for (const message of messages) {
       const instanceId = instanceIdOf(message.Body);
       const count = receiveCount(message);
-      this.counters.countDeadLettered();
+      this.counters.countDeadLettered(region);
       this.log.error({
         msg: 'dead-lettered event: untracked instance',
         region,

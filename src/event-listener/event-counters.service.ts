@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics.service';
 
 export type EventKind = 'state-change' | 'spot-interruption' | 'rebalance-recommendation' | 'scheduled-change';
 
@@ -18,8 +19,8 @@ export interface EventCountersSnapshot {
 }
 
 /**
- * Plain counters of the event listener (SPEC §9 metrics). The Prometheus exporter reads `snapshot()`;
- * nothing here depends on how they are exported.
+ * Counters of the event listener (SPEC §9): kept here for tests and logs (`snapshot()`), and moved in
+ * step on the Prometheus metrics.
  */
 @Injectable()
 export class EventCounters {
@@ -30,18 +31,30 @@ export class EventCounters {
   private deadLettered = 0;
   private eventLogFailures = 0;
 
+  constructor(private readonly metrics: Metrics) {}
+
   countHandled(kind: EventKind, outcome: HandledOutcome): void {
     bump(this.handled, `${kind}/${outcome}`);
-    if (outcome === 'out-of-order') this.outOfOrder++;
-    if (outcome === 'lag') this.lagRetries++;
+    this.metrics.eventsHandled.inc({ kind, outcome });
+    if (outcome === 'out-of-order') {
+      this.outOfOrder++;
+      this.metrics.eventsOutOfOrder.inc();
+    }
+    if (outcome === 'lag') {
+      this.lagRetries++;
+      this.metrics.eventLagRedeliveries.inc();
+    }
   }
 
+  /** A message that is no event we act on (`malformed`, `unknown`): acknowledged without effect. */
   countRejected(reason: string): void {
     bump(this.rejected, reason);
+    this.metrics.eventsHandled.inc({ kind: reason, outcome: 'rejected' });
   }
 
-  countDeadLettered(): void {
+  countDeadLettered(region: string): void {
     this.deadLettered++;
+    this.metrics.eventsDeadLettered.inc({ region });
   }
 
   countEventLogFailure(): void {
