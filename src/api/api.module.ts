@@ -12,12 +12,25 @@ import { RegionPipe } from './params';
 import { PricesController } from './prices.controller';
 import { WorkerTypesController } from './worker-types.controller';
 import { WorkerTypesService } from './worker-types.service';
+import { KeyPairsService } from './key-pairs.service';
+import { LaunchService } from './launch/launch.service';
+import { RegionController } from './region.controller';
+import { TerminationService } from './termination.service';
 
 /** The REST API of SPEC §8. */
 @Module({
   imports: [StateModule, AwsModule, PricingModule],
-  controllers: [MetaController, WorkerTypesController, PricesController, InternalController],
-  providers: [ApiClients, { provide: APP_GUARD, useClass: AuthGuard }, WorkerTypesService, QueuesService, RegionPipe],
+  controllers: [MetaController, WorkerTypesController, RegionController, PricesController, InternalController],
+  providers: [
+    ApiClients,
+    { provide: APP_GUARD, useClass: AuthGuard },
+    WorkerTypesService,
+    QueuesService,
+    RegionPipe,
+    KeyPairsService,
+    LaunchService,
+    TerminationService,
+  ],
   exports: [ApiClients],
 })
 export class ApiModule {}

@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { InputError, Reason } from '../common/errors';
+import { InputError, mainConstraint, Reason } from '../common/errors';
 
 /** One reason per failed constraint, with the dotted path of the field (`LaunchSpecification.ImageId`). */
 export function validationReasons(errors: ValidationError[], rule = 'schema', parent = ''): Reason[] {
@@ -10,7 +10,9 @@ export function validationReasons(errors: ValidationError[], rule = 'schema', pa
         ? `${parent}[${e.property}]`
         : `${parent}.${e.property}`
       : e.property;
-    for (const [constraint, message] of Object.entries(e.constraints ?? {})) {
+    const main = mainConstraint(e.constraints);
+    if (main) {
+      const [constraint, message] = main;
       const text =
         constraint === 'whitelistValidation'
           ? 'is not an accepted field'

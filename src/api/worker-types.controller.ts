@@ -1,16 +1,37 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Param, Put } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ErrorDto } from './dto/error.dto';
+import { RequestSpotInstanceDto, RunInstanceDto } from './dto/launch.dto';
+import { KeyPairsService } from './key-pairs.service';
+import { LaunchService } from './launch/launch.service';
+import { TerminationService } from './termination.service';
 import { WorkerTypeHealthDto, WorkerTypeStateDto, WorkerTypeStatsDto } from './dto/state.dto';
 import { Endpoint } from './endpoint.decorator';
 import { WorkerTypePipe } from './params';
 import { WorkerTypesService } from './worker-types.service';
+
+const LAUNCH_RULES_TEXT =
+  'Checked in this order, before EC2 is asked anything, and every failure is named in `details.reasons` ' +
+  '(`rule`: `schema`, `region`, `key-name`, `mandatory-keys`, `allowed-keys`, `availability-zone`): ' +
+  'the body schema (ClientToken 1-64 of [a-zA-Z0-9_-], Region configured, SpotPrice a positive number); ' +
+  '`KeyName` equal to the key pair of this worker type (`<managerId>:<workerType>:<hash>`, see ensureKeyPair); ' +
+  'the mandatory keys `ImageId`, `InstanceType`, `KeyName` and no key outside the allowed set; ' +
+  '`Placement.AvailabilityZone` in the region. Then EC2 is asked with `DryRun` (rule `dry-run`), then for real ' +
+  '(rule `ec2`). The same ClientToken launches nothing twice: a retry answers 204 as the first call did. ' +
+  'Call ensureKeyPair for the worker type once before launching.';
+const UNAVAILABLE = { type: ErrorDto, description: '`ServiceUnavailable`: EC2 has no capacity, or throttles us' };
 
 const WORKER_TYPE_PARAM = { name: 'workerType', example: 'builder', description: '1-64 characters of [a-zA-Z0-9_-]' };
 
 @ApiTags('worker types')
 @Controller('v1/worker-types')
 export class WorkerTypesController {
-  constructor(private readonly workerTypes: WorkerTypesService) {}
+  constructor(
+    private readonly workerTypes: WorkerTypesService,
+    private readonly launches: LaunchService,
+    private readonly keyPairs: KeyPairsService,
+    private readonly termination: TerminationService,
+  ) {}
 
   @Get()
   @Endpoint({ operationId: 'listWorkerTypes', summary: 'Worker types with any instance or spot request, sorted' })
@@ -51,5 +72,84 @@ export class WorkerTypesController {
   @ApiOkResponse({ type: WorkerTypeHealthDto })
   health(@Param('workerType', WorkerTypePipe) workerType: string): Promise<WorkerTypeHealthDto> {
     return this.workerTypes.health(workerType);
+  }
+
+  @Put(':workerType/spot-request')
+  @Endpoint({
+    operationId: 'requestSpotInstance',
+    summary: 'Request one spot instance (RequestSpotInstances, one-time)',
+    description: `${LAUNCH_RULES_TEXT} The spot request is tagged at creation and recorded in state while open.`,
+    scope: 'manage-resources:<workerType>',
+    noContent: true,
+  })
+  @ApiParam(WORKER_TYPE_PARAM)
+  @ApiBody({ type: RequestSpotInstanceDto })
+  @ApiServiceUnavailableResponse(UNAVAILABLE)
+  requestSpotInstance(
+    @Param('workerType', WorkerTypePipe) workerType: string,
+    @Body() body: Record<string, unknown>,
+  ): Promise<void> {
+    return this.launches.requestSpotInstance(workerType, body);
+  }
+
+  @Put(':workerType/instance')
+  @Endpoint({
+    operationId: 'runInstance',
+    summary: 'Launch one instance (RunInstances), on-demand or spot',
+    description:
+      `${LAUNCH_RULES_TEXT} \`RequestType: spot\` launches a one-time spot instance through ` +
+      'InstanceMarketOptions (SpotPrice, if given, is the maximum price). The instance and its volumes are ' +
+      'tagged at launch and recorded in state.',
+    scope: 'manage-resources:<workerType>',
+    noContent: true,
+  })
+  @ApiParam(WORKER_TYPE_PARAM)
+  @ApiBody({ type: RunInstanceDto })
+  @ApiServiceUnavailableResponse(UNAVAILABLE)
+  runInstance(
+    @Param('workerType', WorkerTypePipe) workerType: string,
+    @Body() body: Record<string, unknown>,
+  ): Promise<void> {
+    return this.launches.runInstance(workerType, body);
+  }
+
+  @Delete(':workerType/resources')
+  @Endpoint({
+    operationId: 'terminateWorkerType',
+    summary: 'Terminate all instances and cancel all spot requests of the worker type, in every region',
+    description: 'Both those in state and those EC2 knows under its key names; batched calls. They leave state.',
+    scope: 'manage-resources:<workerType>',
+    noContent: true,
+  })
+  @ApiParam(WORKER_TYPE_PARAM)
+  terminateWorkerType(@Param('workerType', WorkerTypePipe) workerType: string): Promise<void> {
+    return this.termination.terminateWorkerType(workerType);
+  }
+
+  @Get(':workerType/key-pair')
+  @Endpoint({
+    operationId: 'ensureKeyPair',
+    summary: "Make sure the worker type's key pair exists in every region",
+    description:
+      'Imports `<managerId>:<workerType>:<hash>` (from INSTANCE_PUBKEY) where it is missing. Idempotent and ' +
+      'remembered: repeated calls are cheap.',
+    scope: 'manage-resources:<workerType>',
+    noContent: true,
+  })
+  @ApiParam(WORKER_TYPE_PARAM)
+  ensureKeyPair(@Param('workerType', WorkerTypePipe) workerType: string): Promise<void> {
+    return this.keyPairs.ensure(workerType);
+  }
+
+  @Delete(':workerType/key-pair')
+  @Endpoint({
+    operationId: 'removeKeyPair',
+    summary: "Delete the worker type's key pair in every region where it exists",
+    scope: 'manage-resources:<workerType>',
+    noContent: true,
+  })
+  @ApiParam(WORKER_TYPE_PARAM)
+  removeKeyPair(@Param('workerType', WorkerTypePipe) workerType: string): Promise<void> {
+    return this.keyPairs.remove(workerType);
   }
 }

@@ -77,3 +77,12 @@ export class ServiceUnavailableError extends ApiError {
     super('ServiceUnavailable', message, details);
   }
 }
+
+/**
+ * The one constraint of a field worth reporting: "is mandatory" when it is missing, otherwise its most
+ * basic failed rule (class-validator lists the topmost decorator, the type check, last).
+ */
+export function mainConstraint(constraints: Record<string, string> | undefined): [string, string] | undefined {
+  const entries = Object.entries(constraints ?? {});
+  return entries.find(([name]) => name === 'isDefined') ?? entries[entries.length - 1];
+}

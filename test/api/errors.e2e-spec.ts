@@ -68,3 +68,19 @@ describe('API errors', () => {
     });
   });
 });
+
+describe('API errors from EC2', () => {
+  let h: AppHarness;
+  beforeAll(async () => {
+    h = await createApiHarness({ env: { AWS_MAX_ATTEMPTS: 2 } });
+  });
+  afterAll(() => h.close());
+
+  it('answers 503 ServiceUnavailable when EC2 keeps throttling after the retries', async () => {
+    h.sandbox.control.setFaults({ throttle: { fraction: 1, actions: ['DescribeKeyPairs'] } });
+    const res = await api(h).get('/v1/worker-types/builder/key-pair').set(bearer(TOKENS.admin)).expect(503);
+    expect(res.body).toMatchObject({ code: 'ServiceUnavailable', details: { awsCode: 'RequestLimitExceeded' } });
+    h.sandbox.control.clearFaults();
+    expect(Object.values(h.sandbox.control.state().regions).map((r) => r.keyPairs)).toEqual([[], []]);
+  });
+});

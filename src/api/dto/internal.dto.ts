@@ -47,3 +47,12 @@ export class QueueStatsDto {
   @ApiPropertyOptional({ description: 'Why the numbers are missing (e.g. the queue does not exist yet)' })
   error?: string;
 }
+
+export class TerminateInstanceResultDto {
+  @ApiProperty({ example: 'shutting-down' }) current!: string;
+  @ApiProperty({ example: 'running' }) previous!: string;
+}
+
+export class CancelSpotRequestResultDto {
+  @ApiProperty({ example: 'cancelled' }) current!: string;
+}

@@ -1,0 +1,64 @@
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { keyPairNameFor, NamingConfig } from '../../aws/naming';
+import type { DocumentPatch } from '../swagger';
+
+export const EXAMPLE_WORKER_TYPE = 'builder';
+/** An image every sandbox region knows from the start (src/sandbox/ec2/catalog.ts). */
+export const EXAMPLE_IMAGE_ID = 'ami-0123456789abcdef0';
+
+export interface ExampleConfig extends NamingConfig {
+  regions: readonly string[];
+}
+
+/** Launch bodies that work as they are against this deployment (its key name, its first region). */
+export function launchExamples(config: ExampleConfig) {
+  const spec = {
+    ImageId: EXAMPLE_IMAGE_ID,
+    InstanceType: 'm5.large',
+    KeyName: keyPairNameFor(config, EXAMPLE_WORKER_TYPE),
+  };
+  const region = config.regions[0];
+  return {
+    spot: {
+      ClientToken: 'example-spot-request-0001',
+      Region: region,
+      SpotPrice: 0.5,
+      LaunchSpecification: spec,
+    },
+    onDemand: {
+      ClientToken: 'example-on-demand-0001',
+      Region: region,
+      RequestType: 'on-demand',
+      LaunchInfo: { ...spec, Placement: { AvailabilityZone: `${region}a` } },
+    },
+    spotInstance: {
+      ClientToken: 'example-spot-instance-0001',
+      Region: region,
+      RequestType: 'spot',
+      SpotPrice: 0.5,
+      LaunchInfo: spec,
+    },
+  };
+}
+
+function setExamples(doc: OpenAPIObject, path: string, examples: Record<string, { summary: string; value: unknown }>) {
+  const body = doc.paths[path]?.put?.requestBody;
+  if (!body || '$ref' in body) return;
+  const json = body.content['application/json'];
+  if (json) json.examples = examples;
+}
+
+/** Puts the launch examples into the OpenAPI document, so "Try it out" in Swagger UI works as is. */
+export function launchExamplesPatch(config: ExampleConfig): DocumentPatch {
+  const examples = launchExamples(config);
+  const note = `for worker type "${EXAMPLE_WORKER_TYPE}" (call ensureKeyPair for it first; change ClientToken for each new launch)`;
+  return (doc) => {
+    setExamples(doc, '/v1/worker-types/{workerType}/spot-request', {
+      spot: { summary: `One-time spot request ${note}`, value: examples.spot },
+    });
+    setExamples(doc, '/v1/worker-types/{workerType}/instance', {
+      onDemand: { summary: `On-demand instance ${note}`, value: examples.onDemand },
+      spot: { summary: `Spot instance through RunInstances ${note}`, value: examples.spotInstance },
+    });
+  };
+}

@@ -1,0 +1,133 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { keyPairNameFor, NamingConfig } from '../../aws/naming';
+import { mainConstraint, Reason } from '../../common/errors';
+import { LaunchSpecificationDto, RequestSpotInstanceDto, RunInstanceDto } from '../dto/launch.dto';
+
+/** The rules of SPEC §8's launch validation, in the order it lists them; reasons are reported in this order. */
+export const LAUNCH_RULES = [
+  'schema',
+  'region',
+  'key-name',
+  'mandatory-keys',
+  'allowed-keys',
+  'availability-zone',
+] as const;
+export type LaunchRule = (typeof LAUNCH_RULES)[number];
+
+export interface LaunchValidationContext extends NamingConfig {
+  regions: readonly string[];
+}
+
+export type LaunchKind = 'spot-request' | 'instance';
+
+const SPEC_KEY: Record<LaunchKind, 'LaunchSpecification' | 'LaunchInfo'> = {
+  'spot-request': 'LaunchSpecification',
+  instance: 'LaunchInfo',
+};
+
+export interface ValidatedLaunch<T> {
+  body: T;
+  spec: LaunchSpecificationDto;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Local Zones (`us-west-2-lax-1a`) belong to their parent region too. */
+export function zoneInRegion(zone: string, region: string): boolean {
+  if (!zone.startsWith(region)) return false;
+  return /^(-[a-z]+-\d+)?[a-z]$/.test(zone.slice(region.length));
+}
+
+function reasonsOf(errors: ValidationError[], specKey: string, parent = ''): Reason[] {
+  const reasons: Reason[] = [];
+  for (const e of errors) {
+    const path = parent
+      ? /^\d+$/.test(e.property)
+        ? `${parent}[${e.property}]`
+        : `${parent}.${e.property}`
+      : e.property;
+    const inSpecRoot = parent === specKey;
+    const main = mainConstraint(e.constraints);
+    if (main) {
+      const [constraint, message] = main;
+      let rule: LaunchRule = 'schema';
+      let text = message;
+      if (constraint === 'whitelistValidation') {
+        rule = inSpecRoot ? 'allowed-keys' : 'schema';
+        text = inSpecRoot
+          ? `${e.property} is not an allowed launch specification key`
+          : `${e.property} is not an accepted field`;
+      } else if (constraint === 'isDefined' && inSpecRoot) {
+        rule = 'mandatory-keys';
+      }
+      reasons.push({ rule, path, message: text });
+    }
+    reasons.push(...reasonsOf(e.children ?? [], specKey, path));
+  }
+  return reasons;
+}
+
+/**
+ * Every rule of SPEC §8's launch validation that can be checked without EC2, all of them at once:
+ * schema (with the region), the key name, mandatory and allowed keys, the availability zone.
+ * Returns the reasons the launch is refused, in the SPEC's order; none means "ask EC2 (DryRun)".
+ */
+export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto>(
+  kind: LaunchKind,
+  workerType: string,
+  raw: unknown,
+  ctx: LaunchValidationContext,
+): { reasons: Reason[]; launch?: ValidatedLaunch<T> } {
+  if (!isObject(raw)) return { reasons: [{ rule: 'schema', message: 'the body must be a JSON object' }] };
+  const specKey = SPEC_KEY[kind];
+  const cls: new () => object = kind === 'spot-request' ? RequestSpotInstanceDto : RunInstanceDto;
+  const body = plainToInstance(cls, raw) as T;
+  const errors = validateSync(body, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    validationError: { target: false, value: false },
+  });
+  const reasons = reasonsOf(errors, specKey);
+
+  if (kind === 'instance' && raw.RequestType === 'on-demand' && raw.SpotPrice !== undefined) {
+    reasons.push({ rule: 'schema', path: 'SpotPrice', message: "SpotPrice is only for RequestType 'spot'" });
+  }
+  const region = typeof raw.Region === 'string' ? raw.Region : undefined;
+  if (region !== undefined && region.length > 0 && !ctx.regions.includes(region)) {
+    reasons.push({
+      rule: 'region',
+      path: 'Region',
+      message: `Region ${region} is not one of this service's regions (${ctx.regions.join(', ')})`,
+    });
+  }
+  const spec = raw[specKey];
+  if (isObject(spec)) {
+    const expected = keyPairNameFor(ctx, workerType);
+    if (typeof spec.KeyName === 'string' && spec.KeyName !== expected) {
+      reasons.push({
+        rule: 'key-name',
+        path: `${specKey}.KeyName`,
+        message: `KeyName must be ${expected}, the key pair of worker type ${workerType} (got ${JSON.stringify(spec.KeyName)})`,
+      });
+    }
+    const zone = isObject(spec.Placement) ? spec.Placement.AvailabilityZone : undefined;
+    if (
+      typeof zone === 'string' &&
+      region !== undefined &&
+      ctx.regions.includes(region) &&
+      !zoneInRegion(zone, region)
+    ) {
+      reasons.push({
+        rule: 'availability-zone',
+        path: `${specKey}.Placement.AvailabilityZone`,
+        message: `availability zone ${zone} is not in region ${region}`,
+      });
+    }
+  }
+  const order = (r: Reason) => LAUNCH_RULES.indexOf(r.rule as LaunchRule);
+  reasons.sort((a, b) => order(a) - order(b));
+  if (reasons.length > 0) return { reasons };
+  return { reasons, launch: { body, spec: spec as LaunchSpecificationDto } };
+}

@@ -1,0 +1,64 @@
+import { Controller, Delete, Param, Res } from '@nestjs/common';
+import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { CancelSpotRequestResultDto, TerminateInstanceResultDto } from './dto/internal.dto';
+import { ErrorDto } from './dto/error.dto';
+import { Endpoint } from './endpoint.decorator';
+import type { HttpResponse } from './http-types';
+import { InstanceIdPipe, RegionPipe, SpotRequestIdPipe } from './params';
+import { TerminationService } from './termination.service';
+
+const REGION_PARAM = { name: 'region', example: 'us-east-1', description: 'One of the configured regions' };
+const NOT_HERE = { type: ErrorDto, description: '`ResourceNotFound`: not a configured region, or not ours' };
+
+/** One instance or spot request at a time, by region and id. */
+@ApiTags('resources')
+@Controller('v1/region/:region')
+export class RegionController {
+  constructor(private readonly termination: TerminationService) {}
+
+  @Delete('instance/:id')
+  @Endpoint({
+    operationId: 'terminateInstance',
+    summary: 'Terminate one instance',
+    description: 'Answers its `{current, previous}` states, or 204 when EC2 no longer knows it. It leaves state.',
+    scope: 'manage-instances:<region>:<id>',
+  })
+  @ApiParam(REGION_PARAM)
+  @ApiParam({ name: 'id', example: 'i-0123456789abcdef0' })
+  @ApiOkResponse({ type: TerminateInstanceResultDto })
+  @ApiNoContentResponse({ description: 'EC2 does not know the instance (any more)' })
+  @ApiNotFoundResponse(NOT_HERE)
+  async terminateInstance(
+    @Param('region', RegionPipe) region: string,
+    @Param('id', InstanceIdPipe) id: string,
+    @Res({ passthrough: true }) res: HttpResponse,
+  ): Promise<TerminateInstanceResultDto | undefined> {
+    const result = await this.termination.terminateInstance(region, id);
+    if (!result) res.status(204);
+    return result ?? undefined;
+  }
+
+  @Delete('spot-instance-request/:id')
+  @Endpoint({
+    operationId: 'cancelSpotInstanceRequest',
+    summary: 'Cancel one spot instance request',
+    description:
+      'Answers its `{current}` state, or 204 when EC2 no longer knows it. It leaves state. An instance ' +
+      'that already fulfilled it keeps running: terminate that separately.',
+    scope: 'manage-spot-requests:<region>:<id>',
+  })
+  @ApiParam(REGION_PARAM)
+  @ApiParam({ name: 'id', example: 'sir-abcd1234' })
+  @ApiOkResponse({ type: CancelSpotRequestResultDto })
+  @ApiNoContentResponse({ description: 'EC2 does not know the request (any more)' })
+  @ApiNotFoundResponse(NOT_HERE)
+  async cancelSpotInstanceRequest(
+    @Param('region', RegionPipe) region: string,
+    @Param('id', SpotRequestIdPipe) id: string,
+    @Res({ passthrough: true }) res: HttpResponse,
+  ): Promise<CancelSpotRequestResultDto | undefined> {
+    const result = await this.termination.cancelSpotRequest(region, id);
+    if (!result) res.status(204);
+    return result ?? undefined;
+  }
+}
