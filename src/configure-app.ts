@@ -1,9 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { ErrorFilter } from './api/error.filter';
+import { launchExamplesPatch } from './api/launch/launch-examples';
 import { requestIdMiddleware } from './api/request-id';
 import { setupSwagger } from './api/swagger';
 import { createValidationPipe } from './api/validation';
+import { AppConfig } from './config/app-config';
 import { Metrics } from './metrics/metrics.service';
 
 /** Everything applied to the HTTP app, shared by main.ts and the e2e tests. */
@@ -12,7 +14,7 @@ export function configureApp(app: INestApplication): INestApplication {
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
   countRequests(app);
-  setupSwagger(app);
+  setupSwagger(app, [launchExamplesPatch(app.get(AppConfig))]);
   return app;
 }
 
