@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EventListenerModule } from './event-listener/event-listener.module';
 import { HealthModule } from './health/health.module';
+import { HousekeepingModule } from './housekeeping/housekeeping.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PricingModule } from './pricing/pricing.module';
@@ -33,6 +34,7 @@ export class AppModule {
         SpotPollerModule,
         SetupModule,
         EventListenerModule.register(config),
+        HousekeepingModule,
       ],
     };
   }

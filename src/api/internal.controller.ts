@@ -2,9 +2,18 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '../config/app-config';
 import { DatabaseStatusService } from '../state/database-status.service';
+import { HousekeepingRepository } from '../state/housekeeping.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { UsageRepository } from '../state/usage.repository';
-import { AmiUsageDto, DbPoolStatsDto, EbsUsageDto, QueueStatsDto, RegionIdsDto, RegionsDto } from './dto/internal.dto';
+import {
+  AmiUsageDto,
+  DbPoolStatsDto,
+  EbsUsageDto,
+  HousekeepingOutcomeDto,
+  QueueStatsDto,
+  RegionIdsDto,
+  RegionsDto,
+} from './dto/internal.dto';
 import { AllStateDto } from './dto/state.dto';
 import { Endpoint } from './endpoint.decorator';
 import { QueuesService } from './internal.service';
@@ -23,6 +32,7 @@ export class InternalController {
     private readonly database: DatabaseStatusService,
     private readonly workerTypes: WorkerTypesService,
     private readonly queues: QueuesService,
+    private readonly housekeeping: HousekeepingRepository,
   ) {}
 
   @Get('regions')
@@ -102,5 +112,28 @@ export class InternalController {
   })
   purgeQueues(): Promise<void> {
     return this.queues.purge();
+  }
+
+  @Get('housekeeping')
+  @Endpoint({
+    operationId: 'lastHousekeeping',
+    summary: 'The last housekeeping sweep of each region: what it found, fixed and how long it took',
+    scope: INTERNALS,
+  })
+  @ApiOkResponse({ type: [HousekeepingOutcomeDto] })
+  async lastHousekeeping(): Promise<HousekeepingOutcomeDto[]> {
+    return (await this.housekeeping.listOutcomes()).map((o) => ({
+      region: o.region,
+      started: o.started,
+      finished: o.finished,
+      durationMs: o.durationMs,
+      missingInstances: o.missingInstances,
+      missingSpotRequests: o.missingSpotRequests,
+      extraneousInstances: o.extraneousInstances,
+      extraneousSpotRequests: o.extraneousSpotRequests,
+      zombiesKilled: o.zombiesKilled,
+      tagged: o.tagged,
+      error: o.error,
+    }));
   }
 }

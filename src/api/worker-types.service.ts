@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
@@ -20,6 +21,7 @@ export class WorkerTypesService {
     private readonly instances: InstanceRepository,
     private readonly requests: SpotRequestRepository,
     private readonly notices: TerminationNoticeRepository,
+    private readonly cooldowns: CapacityCooldownRepository,
   ) {}
 
   list(): Promise<string[]> {
@@ -39,7 +41,10 @@ export class WorkerTypesService {
   }
 
   async health(workerType: string): Promise<WorkerTypeHealthDto> {
-    const notices = await this.notices.listForWorkerType(workerType);
+    const [notices, cooldowns] = await Promise.all([
+      this.notices.listForWorkerType(workerType),
+      this.cooldowns.active({ workerType }),
+    ]);
     return {
       workerType,
       terminationNotices: notices.map((n) => ({
@@ -49,6 +54,15 @@ export class WorkerTypesService {
         action: n.action,
         notBefore: n.notBefore,
         received: n.received,
+      })),
+      capacityCooldowns: cooldowns.map((c) => ({
+        region: c.region,
+        az: c.az,
+        instanceType: c.instanceType,
+        until: c.until,
+        reason: c.reason,
+        spotRequestId: c.spotRequestId,
+        created: c.created,
       })),
     };
   }

@@ -12,6 +12,8 @@ import { Logger } from 'nestjs-pino';
 import { createBootLogger } from '../logging/logging';
 import { LoggingModule } from '../logging/logging.module';
 import { MetricsModule } from '../metrics/metrics.module';
+import { HousekeepingJob } from '../housekeeping/housekeeping.job';
+import { HousekeepingModule } from '../housekeeping/housekeeping.module';
 import { SpotPollJob } from '../spot-poller/spot-poll.job';
 import { SpotPollerModule } from '../spot-poller/spot-poller.module';
 
@@ -21,6 +23,7 @@ interface JobEntry {
 }
 
 const JOBS: Record<string, JobEntry> = {
+  housekeeping: { module: HousekeepingModule, runner: (app) => app.get(HousekeepingJob).runner as JobRunner<unknown> },
   'spot-poll': { module: SpotPollerModule, runner: (app) => app.get(SpotPollJob).runner as JobRunner<unknown> },
 };
 

@@ -5,6 +5,9 @@ import { HousekeepingOutcome } from './entities';
 import { NewInstance } from './instance.repository';
 import { NewSpotRequest } from './spot-request.repository';
 
+/** A time read from the database (`now()`), kept exact to pass back to it. */
+export type DbTime = string & { readonly __dbTime: unique symbol };
+
 export interface ReconcileCounts {
   /** In EC2, not in state: added. */
   missing: number;
@@ -24,10 +27,14 @@ const OUTCOME_COLUMNS = `region, started, finished, duration_ms AS "durationMs",
 export class HousekeepingRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** The database's clock: `touched` is set by it, so a sweep's start must be read from it too. */
-  async now(tx?: EntityManager): Promise<Date> {
-    const [row]: { now: Date }[] = await (tx ?? this.db.manager).query(`SELECT clock_timestamp() AS now`);
-    return row.now;
+  /**
+   * The database's clock, at its full (microsecond) precision: `touched` is set by it, so a sweep's
+   * start must be read from it too, and not through a millisecond Date, or rows touched just before
+   * the sweep would look as if they raced it.
+   */
+  async now(tx?: EntityManager): Promise<DbTime> {
+    const [row]: { now: string }[] = await (tx ?? this.db.manager).query(`SELECT clock_timestamp()::text AS now`);
+    return row.now as DbTime;
   }
 
   /**
@@ -36,7 +43,7 @@ export class HousekeepingRepository {
    * after `sweepStart` raced the sweep and is left alone; an instance whose end (any state past
    * running) was already logged from an event is not brought back.
    */
-  async reconcileInstances(region: string, rows: NewInstance[], sweepStart: Date): Promise<ReconcileCounts> {
+  async reconcileInstances(region: string, rows: NewInstance[], sweepStart: DbTime): Promise<ReconcileCounts> {
     return this.db.transaction(async (m) => {
       const [added]: { missing: number }[] = await m.query(
         `WITH r AS (
@@ -71,7 +78,7 @@ export class HousekeepingRepository {
         ],
       );
       const [, extraneous]: [unknown, number] = await m.query(
-        `DELETE FROM instances i WHERE i.region = $1 AND i.touched < $3
+        `DELETE FROM instances i WHERE i.region = $1 AND i.touched < $3::timestamptz
            AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS e(id) WHERE e.id = i.id)`,
         [region, rows.map((r) => r.id), sweepStart],
       );
@@ -83,7 +90,7 @@ export class HousekeepingRepository {
    * Makes a region's spot requests in state match `rows`, the open requests EC2 listed. A request
    * whose instance is already in state was fulfilled and is not added.
    */
-  async reconcileSpotRequests(region: string, rows: NewSpotRequest[], sweepStart: Date): Promise<ReconcileCounts> {
+  async reconcileSpotRequests(region: string, rows: NewSpotRequest[], sweepStart: DbTime): Promise<ReconcileCounts> {
     return this.db.transaction(async (m) => {
       const [added]: { missing: number }[] = await m.query(
         `WITH ins AS (
@@ -112,7 +119,7 @@ export class HousekeepingRepository {
         ],
       );
       const [, extraneous]: [unknown, number] = await m.query(
-        `DELETE FROM spot_requests s WHERE s.region = $1 AND s.touched < $3
+        `DELETE FROM spot_requests s WHERE s.region = $1 AND s.touched < $3::timestamptz
            AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS e(id) WHERE e.id = s.id)`,
         [region, rows.map((r) => r.id), sweepStart],
       );

@@ -76,7 +76,9 @@ describe('API reads', () => {
         },
       ],
     });
-    await api(h).get('/v1/worker-types/other/health').expect(200, { workerType: 'other', terminationNotices: [] });
+    await api(h)
+      .get('/v1/worker-types/other/health')
+      .expect(200, { workerType: 'other', terminationNotices: [], capacityCooldowns: [] });
   });
 
   it('refuses a malformed worker type with 400 naming it', async () => {

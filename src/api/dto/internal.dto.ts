@@ -56,3 +56,18 @@ export class TerminateInstanceResultDto {
 export class CancelSpotRequestResultDto {
   @ApiProperty({ example: 'cancelled' }) current!: string;
 }
+
+export class HousekeepingOutcomeDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty() started!: Date;
+  @ApiProperty() finished!: Date;
+  @ApiProperty({ example: 5321 }) durationMs!: number;
+  @ApiProperty({ description: 'Instances in EC2 but not in state: added' }) missingInstances!: number;
+  @ApiProperty({ description: 'Open spot requests in EC2 but not in state: added' }) missingSpotRequests!: number;
+  @ApiProperty({ description: 'Instances in state but not in EC2: removed' }) extraneousInstances!: number;
+  @ApiProperty({ description: 'Spot requests in state but not open in EC2: removed' }) extraneousSpotRequests!: number;
+  @ApiProperty({ description: 'Instances past MAX_INSTANCE_LIFE_HOURS: terminated' }) zombiesKilled!: number;
+  @ApiProperty({ description: 'Instances, spot requests and volumes given their missing tags' }) tagged!: number;
+  @ApiProperty({ type: String, nullable: true, description: 'Why the sweep of this region failed, if it did' })
+  error!: string | null;
+}

@@ -56,6 +56,19 @@ export class TerminationNoticeDto {
   @ApiProperty() received!: Date;
 }
 
+export class CapacityCooldownDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'us-east-1a', description: 'The zone, or `*` when the failed request named none' })
+  az!: string;
+  @ApiProperty({ example: 'c5.large' }) instanceType!: string;
+  @ApiProperty({ description: 'Do not ask for this pool before this time' }) until!: Date;
+  @ApiProperty({ example: 'capacity-not-available', description: "EC2's status code of the cancelled request" })
+  reason!: string;
+  @ApiProperty({ example: 'sir-abcd1234', description: 'The request the spot poller cancelled' })
+  spotRequestId!: string;
+  @ApiProperty() created!: Date;
+}
+
 /**
  * What is going wrong for a worker type. An object so that further lists (capacity cooldowns from the
  * spot poller) can be added without breaking callers.
@@ -68,6 +81,11 @@ export class WorkerTypeHealthDto {
       'Interruption warnings, rebalance recommendations and scheduled changes for its instances, newest first',
   })
   terminationNotices!: TerminationNoticeDto[];
+  @ApiProperty({
+    type: [CapacityCooldownDto],
+    description: 'Spot pools where its requests found no capacity: EC2 cannot give them for a while (SPEC §5)',
+  })
+  capacityCooldowns!: CapacityCooldownDto[];
 }
 
 export class AllStateDto extends WorkerTypeStateDto {}

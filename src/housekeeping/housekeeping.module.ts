@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AwsModule } from '../aws/aws.module';
+import { StateModule } from '../state/state.module';
+import { HousekeepingJob } from './housekeeping.job';
+import { HousekeepingService } from './housekeeping.service';
+
+/** Hourly reconciliation with EC2 (SPEC §6). */
+@Module({
+  imports: [StateModule, AwsModule],
+  providers: [HousekeepingService, HousekeepingJob],
+  exports: [HousekeepingService, HousekeepingJob],
+})
+export class HousekeepingModule {}

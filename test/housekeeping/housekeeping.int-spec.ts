@@ -1,0 +1,260 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
+import { AwsClients } from '../../src/aws/aws-clients.service';
+import { keyPairNameFor } from '../../src/aws/naming';
+import { HousekeepingService } from '../../src/housekeeping/housekeeping.service';
+import { HousekeepingRepository } from '../../src/state/housekeeping.repository';
+import { InstanceRepository } from '../../src/state/instance.repository';
+import { SpotRequestRepository } from '../../src/state/spot-request.repository';
+import { UsageRepository } from '../../src/state/usage.repository';
+import { AppHarness, createAppHarness } from '../app-harness';
+import { makeInstance, makeSpotRequest } from '../factories';
+
+const REGION = 'us-east-1';
+const OTHER_REGION = 'us-west-2';
+const WT = 'hk-wt';
+const HOURS = 3600;
+
+describe('housekeeping (SPEC §6)', () => {
+  let h: AppHarness;
+  let hk: HousekeepingService;
+  let instances: InstanceRepository;
+  let requests: SpotRequestRepository;
+  let key: string;
+
+  beforeAll(async () => {
+    h = await createAppHarness({ env: { MAX_INSTANCE_LIFE_HOURS: 96 }, sandbox: { clockSpeed: 0, seed: 3 } });
+    hk = h.get(HousekeepingService);
+    instances = h.get(InstanceRepository);
+    requests = h.get(SpotRequestRepository);
+    key = keyPairNameFor(h.config, WT);
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.reset());
+
+  const sandboxInstances = (region = REGION) =>
+    h.sandbox.control.state({ region, limit: 100000 }).regions[region].instances ?? [];
+  const sandboxRequests = (region = REGION) =>
+    h.sandbox.control.state({ region, limit: 100000 }).regions[region].spotRequests ?? [];
+  const sandboxVolumes = (region = REGION) =>
+    h.sandbox.control.state({ region, limit: 100000 }).regions[region].volumes ?? [];
+  const tagsOf = (wt: string) => ({ Name: wt, Owner: h.config.managerId, WorkerType: `${h.config.managerId}/${wt}` });
+
+  it('should terminate and forget instances past their maximum lifetime, tagging them too', async () => {
+    const { instanceIds: zombies } = h.sandbox.control.seedInstances({
+      region: REGION,
+      count: 3,
+      keyName: key,
+      ageSeconds: 100 * HOURS,
+    });
+    const { instanceIds: young } = h.sandbox.control.seedInstances({
+      region: REGION,
+      count: 2,
+      keyName: key,
+      ageSeconds: 90 * HOURS,
+    });
+    await instances.upsertMany(
+      zombies.map((id) =>
+        makeInstance({ id, region: REGION, workerType: WT, launched: new Date(Date.now() - 100 * HOURS * 1000) }),
+      ),
+    );
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({ zombiesKilled: 3, missingInstances: 2, error: null });
+    const byId = new Map(sandboxInstances().map((i) => [i.instanceId, i]));
+    for (const id of zombies) {
+      expect(byId.get(id)).toMatchObject({ state: 'shutting-down', tags: tagsOf(WT) });
+    }
+    for (const id of young) expect(byId.get(id)).toMatchObject({ state: 'running' });
+    expect((await instances.list({ region: REGION })).map((i) => i.id).sort()).toEqual([...young].sort());
+  });
+
+  it('should add what EC2 has and state lacks, and remove what state has and EC2 lacks', async () => {
+    const { instanceIds } = h.sandbox.control.seedInstances({
+      region: REGION,
+      count: 5,
+      keyName: key,
+      ageSeconds: 600,
+    });
+    const { spotInstanceRequestIds } = h.sandbox.control.seedSpotRequests({ region: REGION, count: 4, keyName: key });
+    const known = makeInstance({ id: instanceIds[0], region: REGION, workerType: WT });
+    await instances.upsert(known);
+    const ghostInstances = [makeInstance({ region: REGION }), makeInstance({ region: REGION })];
+    const ghostRequest = makeSpotRequest({ region: REGION });
+    const otherRegionRow = makeInstance({ region: OTHER_REGION });
+    await instances.upsertMany([...ghostInstances, otherRegionRow]);
+    await requests.upsert(ghostRequest);
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({
+      missingInstances: 4,
+      extraneousInstances: 2,
+      missingSpotRequests: 4,
+      extraneousSpotRequests: 1,
+      zombiesKilled: 0,
+    });
+    const inState = await instances.list({ region: REGION });
+    expect(inState.map((i) => i.id).sort()).toEqual([...instanceIds].sort());
+    const seeded = new Map(sandboxInstances().map((i) => [i.instanceId, i]));
+    // Rows already in state are left as the events made them; the added ones are EC2's picture.
+    for (const row of inState.filter((i) => i.id !== known.id)) {
+      const ec2 = seeded.get(row.id)!;
+      expect(row).toMatchObject({
+        workerType: WT,
+        state: 'running',
+        az: ec2.zone,
+        instanceType: ec2.instanceType,
+        imageId: ec2.imageId,
+      });
+    }
+    expect((await requests.list({ region: REGION })).map((r) => r.id).sort()).toEqual(
+      [...spotInstanceRequestIds].sort(),
+    );
+    expect(await instances.find(OTHER_REGION, otherRegionRow.id)).not.toBeNull();
+    expect(await h.get(HousekeepingRepository).listOutcomes()).toEqual([
+      expect.objectContaining({ region: REGION, missingInstances: 4, extraneousInstances: 2, error: null }),
+    ]);
+  });
+
+  it('should leave alone a row written while the sweep was running', async () => {
+    const raced = makeInstance({ region: REGION, workerType: WT });
+    // Write the row in the middle of the sweep: when it asks EC2 for the region's volumes.
+    onCommand(h.get(AwsClients).ec2(REGION), 'DescribeVolumesCommand', () => instances.upsert(raced));
+    const stale = makeInstance({ region: REGION });
+    await instances.upsert(stale);
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome.extraneousInstances).toBe(1);
+    expect(await instances.find(REGION, raced.id)).not.toBeNull();
+    expect(await instances.find(REGION, stale.id)).toBeNull();
+  });
+
+  it('should not bring back an instance whose end was already logged from an event', async () => {
+    const { instanceIds } = h.sandbox.control.seedInstances({ region: REGION, count: 2, keyName: key });
+    await h.dataSource.query(
+      `INSERT INTO cloudwatch_log (id, region, state, generated) VALUES ($1, $2, 'shutting-down', now())`,
+      [instanceIds[0], REGION],
+    );
+    const outcome = await hk.sweepRegion(REGION);
+    expect(outcome.missingInstances).toBe(1);
+    expect((await instances.list({ region: REGION })).map((i) => i.id)).toEqual([instanceIds[1]]);
+  });
+
+  it('should tag untagged instances, spot requests and volumes per worker type, and record EBS and AMI usage', async () => {
+    const other = 'hk-other';
+    const a = h.sandbox.control.seedInstances({
+      region: REGION,
+      count: 3,
+      keyName: key,
+      imageId: 'ami-0123456789abcdef0',
+    });
+    const b = h.sandbox.control.seedInstances({
+      region: REGION,
+      count: 2,
+      keyName: keyPairNameFor(h.config, other),
+      instanceType: 'm6g.large',
+    });
+    const tagged = h.sandbox.control.seedInstances({ region: REGION, count: 1, keyName: key, tags: tagsOf(WT) });
+    const r = h.sandbox.control.seedSpotRequests({ region: REGION, count: 2, keyName: key });
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    // 5 untagged instances, their 5 root volumes, 2 requests; the already tagged instance and its volume were
+    // left as they were... except that seeding tags only the instance, so its volume is tagged now.
+    expect(outcome.tagged).toBe(5 + 6 + 2);
+    const byId = new Map(sandboxInstances().map((i) => [i.instanceId, i]));
+    for (const id of [...a.instanceIds, ...tagged.instanceIds]) expect(byId.get(id)!.tags).toEqual(tagsOf(WT));
+    for (const id of b.instanceIds) expect(byId.get(id)!.tags).toEqual(tagsOf(other));
+    for (const req of sandboxRequests().filter((x) =>
+      r.spotInstanceRequestIds.includes(x.spotInstanceRequestId as string),
+    )) {
+      expect(req.tags).toEqual(tagsOf(WT));
+    }
+    for (const v of sandboxVolumes()) {
+      const owner = byId.get(v.instanceId)!;
+      expect(v.tags).toEqual(b.instanceIds.includes(owner.instanceId as string) ? tagsOf(other) : tagsOf(WT));
+    }
+
+    const volumes = sandboxVolumes();
+    const ebs = (await h.get(UsageRepository).listEbsUsage()).filter((u) => u.region === REGION);
+    expect(
+      ebs.map((u) => ({ volumeType: u.volumeType, state: u.state, totalCount: u.totalCount, totalGb: u.totalGb })),
+    ).toEqual([
+      {
+        volumeType: 'gp3',
+        state: 'active',
+        totalCount: volumes.length,
+        totalGb: volumes.reduce((n, v) => n + (v.size as number), 0),
+      },
+    ]);
+    const images = [...new Set(sandboxInstances().map((i) => i.imageId as string))].sort();
+    expect(images.length).toBeGreaterThanOrEqual(2);
+    const ami = (await h.get(UsageRepository).listAmiUsage()).filter((u) => u.region === REGION);
+    expect(ami.map((u) => u.id).sort()).toEqual(images);
+
+    // A second sweep has nothing left to tag and the same totals.
+    expect((await hk.sweepRegion(REGION)).tagged).toBe(0);
+  });
+
+  it("should never touch another manager's resources, however old or untagged", async () => {
+    const foreignKeys = [
+      'ec2-manager-other:wt:abc1234',
+      `${h.config.managerId}-2:wt:abc1234`,
+      `${h.config.managerId}:wt:abc1234:extra`,
+    ];
+    const foreign = foreignKeys.flatMap(
+      (keyName) =>
+        h.sandbox.control.seedInstances({ region: REGION, count: 2, keyName, ageSeconds: 500 * HOURS }).instanceIds,
+    );
+    const foreignRequests = foreignKeys.flatMap(
+      (keyName) => h.sandbox.control.seedSpotRequests({ region: REGION, count: 1, keyName }).spotInstanceRequestIds,
+    );
+    const nokey = h.sandbox.control.seedInstances({ region: REGION, count: 1, ageSeconds: 500 * HOURS }).instanceIds;
+    const ours = h.sandbox.control.seedInstances({ region: REGION, count: 1, keyName: key }).instanceIds;
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({ zombiesKilled: 0, missingInstances: 1, missingSpotRequests: 0, tagged: 2 });
+    const byId = new Map(sandboxInstances().map((i) => [i.instanceId, i]));
+    for (const id of [...foreign, ...nokey]) expect(byId.get(id)).toMatchObject({ state: 'running', tags: {} });
+    for (const req of sandboxRequests().filter((x) => foreignRequests.includes(x.spotInstanceRequestId as string))) {
+      expect(req).toMatchObject({ state: 'open', tags: {} });
+    }
+    expect((await instances.list()).map((i) => i.id)).toEqual(ours);
+    expect(await requests.list()).toEqual([]);
+  });
+
+  it('should sweep every region in one run and keep each outcome', async () => {
+    h.sandbox.control.seedInstances({ region: REGION, count: 2, keyName: key });
+    h.sandbox.control.seedInstances({ region: OTHER_REGION, count: 3, keyName: key });
+    const run = await hk.runOnce();
+    expect(run.regions.map((r) => [r.region, r.missingInstances])).toEqual([
+      [REGION, 2],
+      [OTHER_REGION, 3],
+    ]);
+    expect((await h.get(HousekeepingRepository).listOutcomes()).map((o) => o.region)).toEqual(
+      [REGION, OTHER_REGION].sort(),
+    );
+  });
+});
+
+/** Runs `fn` (once) when the client sends `command`, before the call goes out. */
+function onCommand(client: EC2Client, command: string, fn: () => Promise<void>): void {
+  let done = false;
+  const stack = client.middlewareStack as unknown as {
+    add(middleware: InitializeMiddleware<object, object>, options: InitializeHandlerOptions): void;
+  };
+  stack.add(
+    (next, context) => async (args) => {
+      if (!done && context.commandName === command) {
+        done = true;
+        await fn();
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: `testOn${command}`, override: true },
+  );
+}
