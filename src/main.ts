@@ -2,6 +2,7 @@ import './instrument';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { ApiClients, DEVELOPMENT_CLIENT_ID } from './api/auth/api-clients.service';
 import { AppModule } from './app.module';
 import { AppConfig, loadConfig } from './config/app-config';
 import { InvalidConfigError } from './config/env';
@@ -50,6 +51,20 @@ async function main(): Promise<void> {
 
   await app.listen(config.port);
   logger.log({ msg: 'ec2-manager listening', url: `http://127.0.0.1:${config.port}`, regions: config.regions }, 'Main');
+  const developmentToken = app.get(ApiClients).developmentToken;
+  if (developmentToken) {
+    // The one place a token is ever written out: a fresh one per start, for the person at the sandbox.
+    logger.log(
+      {
+        msg: 'sandbox development client: authorise Swagger UI with this bearer token',
+        swaggerUi: `http://127.0.0.1:${config.port}/api`,
+        clientId: DEVELOPMENT_CLIENT_ID,
+        scopes: ['ec2-manager:*'],
+        bearerToken: developmentToken,
+      },
+      'Main',
+    );
+  }
 }
 
 main().catch((err: unknown) => {

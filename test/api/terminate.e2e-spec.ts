@@ -1,0 +1,154 @@
+import { AppHarness } from '../app-harness';
+import { makeInstance, makeSpotRequest } from '../factories';
+import { keyPairNameFor } from '../../src/aws/naming';
+import { Metrics } from '../../src/metrics/metrics.service';
+import { InstanceRepository } from '../../src/state/instance.repository';
+import { SpotRequestRepository } from '../../src/state/spot-request.repository';
+import { api, bearer, createApiHarness, TOKENS } from './support';
+
+const WT = 'builder';
+
+describe('terminate and cancel API', () => {
+  let h: AppHarness;
+  let keyName: string;
+  const admin = bearer(TOKENS.admin);
+
+  const sandboxInstance = (region: string, id: string) =>
+    h.sandbox.control.state({ region }).regions[region].instances!.find((i) => i.instanceId === id)!;
+  const sandboxRequest = (region: string, id: string) =>
+    h.sandbox.control.state({ region }).regions[region].spotRequests!.find((r) => r.spotInstanceRequestId === id)!;
+  const calls = async (operation: string) =>
+    (await h.get(Metrics).awsCalls.get()).values
+      .filter((v) => v.labels.operation === operation)
+      .reduce((n, v) => n + v.value, 0);
+
+  beforeAll(async () => {
+    h = await createApiHarness();
+    keyName = keyPairNameFor(h.config, WT);
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.reset());
+
+  describe('terminateWorkerType', () => {
+    it('terminates every instance and cancels every request of the worker type in every region, batched', async () => {
+      const east = h.sandbox.control.seedInstances({ region: 'us-east-1', count: 7, keyName }).instanceIds;
+      const west = h.sandbox.control.seedInstances({ region: 'us-west-2', count: 3, keyName }).instanceIds;
+      // An older key (another INSTANCE_PUBKEY) of the same worker type is still ours.
+      const oldKey = h.sandbox.control.seedInstances({
+        region: 'us-west-2',
+        count: 1,
+        keyName: `${h.config.managerId}:${WT}:0000000`,
+      }).instanceIds;
+      const requests = h.sandbox.control.seedSpotRequests({
+        region: 'us-east-1',
+        count: 4,
+        keyName,
+      }).spotInstanceRequestIds;
+      const others = h.sandbox.control.seedInstances({
+        region: 'us-east-1',
+        count: 2,
+        keyName: keyPairNameFor(h.config, 'other'),
+      }).instanceIds;
+      const foreign = h.sandbox.control.seedInstances({
+        region: 'us-east-1',
+        count: 1,
+        keyName: `someone-else:${WT}:abcdef0`,
+      }).instanceIds;
+      // Some are in state, some EC2 knows before its events arrive.
+      await h.get(InstanceRepository).upsertMany(east.slice(0, 3).map((id) => makeInstance({ id, state: 'running' })));
+      await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id: requests[0] }));
+      await h.get(InstanceRepository).upsert(makeInstance({ id: others[0], workerType: 'other' }));
+      // A row EC2 has forgotten is removed as well (EC2 refuses the batch for it; we retry without it).
+      const forgotten = makeInstance({ id: 'i-0fffffffffffffff0', state: 'running' });
+      await h.get(InstanceRepository).upsert(forgotten);
+      const terminateCalls = await calls('TerminateInstances');
+      const cancelCalls = await calls('CancelSpotInstanceRequests');
+
+      await api(h).delete(`/v1/worker-types/${WT}/resources`).set(bearer(TOKENS.builder)).expect(204);
+
+      for (const id of east) expect(sandboxInstance('us-east-1', id).state).toMatch(/shutting-down|terminated/);
+      for (const id of [...west, ...oldKey])
+        expect(sandboxInstance('us-west-2', id).state).toMatch(/shutting-down|terminated/);
+      for (const id of requests) expect(sandboxRequest('us-east-1', id).state).toBe('cancelled');
+      for (const id of [...others, ...foreign]) expect(sandboxInstance('us-east-1', id).state).toBe('running');
+      expect(await h.get(InstanceRepository).list({ workerType: WT })).toEqual([]);
+      expect(await h.get(SpotRequestRepository).list({ workerType: WT })).toEqual([]);
+      expect((await h.get(InstanceRepository).list()).map((i) => i.id)).toEqual([others[0]]);
+      // One call per region (us-east-1 retried once without the forgotten id), not one per id.
+      expect((await calls('TerminateInstances')) - terminateCalls).toBe(3);
+      expect((await calls('CancelSpotInstanceRequests')) - cancelCalls).toBe(1);
+    });
+
+    it('answers 204 when there is nothing to terminate', async () => {
+      await api(h).delete(`/v1/worker-types/nothing/resources`).set(admin).expect(204);
+    });
+  });
+
+  describe('terminateInstance', () => {
+    it('terminates one of ours, answering its states, and removes it from state', async () => {
+      const [id] = h.sandbox.control.seedInstances({ region: 'us-west-2', count: 1, keyName }).instanceIds;
+      await h.get(InstanceRepository).upsert(makeInstance({ id, region: 'us-west-2', state: 'running' }));
+      const res = await api(h).delete(`/v1/region/us-west-2/instance/${id}`).set(admin).expect(200);
+      expect(res.body).toEqual({ current: 'shutting-down', previous: 'running' });
+      expect(sandboxInstance('us-west-2', id).state).toBe('shutting-down');
+      expect(await h.get(InstanceRepository).list()).toEqual([]);
+    });
+
+    it('answers 204 for an instance EC2 does not know, and forgets it', async () => {
+      const id = 'i-0aaaaaaaaaaaaaaa0';
+      await h.get(InstanceRepository).upsert(makeInstance({ id }));
+      await api(h).delete(`/v1/region/us-east-1/instance/${id}`).set(admin).expect(204);
+      expect(await h.get(InstanceRepository).list()).toEqual([]);
+    });
+
+    it('never touches an instance that is not ours', async () => {
+      const [id] = h.sandbox.control.seedInstances({
+        region: 'us-east-1',
+        count: 1,
+        keyName: 'my-laptop-key',
+      }).instanceIds;
+      const res = await api(h).delete(`/v1/region/us-east-1/instance/${id}`).set(admin).expect(404);
+      expect(res.body.code).toBe('ResourceNotFound');
+      expect(sandboxInstance('us-east-1', id).state).toBe('running');
+    });
+
+    it('refuses an unconfigured region with 404 and a malformed id with 400', async () => {
+      const res = await api(h).delete('/v1/region/eu-west-1/instance/i-0123456789abcdef0').set(admin).expect(404);
+      expect(res.body).toMatchObject({ code: 'ResourceNotFound', message: expect.stringContaining('eu-west-1') });
+      const bad = await api(h).delete('/v1/region/us-east-1/instance/not-an-id').set(admin).expect(400);
+      expect(bad.body.details.reasons[0]).toMatchObject({ path: 'id' });
+    });
+  });
+
+  describe('cancelSpotInstanceRequest', () => {
+    it('cancels one of ours, answering its state, and removes it from state', async () => {
+      const [id] = h.sandbox.control.seedSpotRequests({
+        region: 'us-east-1',
+        count: 1,
+        keyName,
+      }).spotInstanceRequestIds;
+      await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id }));
+      const res = await api(h).delete(`/v1/region/us-east-1/spot-instance-request/${id}`).set(admin).expect(200);
+      expect(res.body).toEqual({ current: 'cancelled' });
+      expect(sandboxRequest('us-east-1', id).state).toBe('cancelled');
+      expect(await h.get(SpotRequestRepository).list()).toEqual([]);
+    });
+
+    it('answers 204 for a request EC2 does not know, and forgets it', async () => {
+      await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id: 'sir-zzzzzzzz' }));
+      await api(h).delete('/v1/region/us-east-1/spot-instance-request/sir-zzzzzzzz').set(admin).expect(204);
+      expect(await h.get(SpotRequestRepository).list()).toEqual([]);
+    });
+
+    it('never touches a request that is not ours, nor one in an unconfigured region', async () => {
+      const [id] = h.sandbox.control.seedSpotRequests({
+        region: 'us-east-1',
+        count: 1,
+        keyName: 'foreign',
+      }).spotInstanceRequestIds;
+      await api(h).delete(`/v1/region/us-east-1/spot-instance-request/${id}`).set(admin).expect(404);
+      expect(sandboxRequest('us-east-1', id).state).toBe('open');
+      await api(h).delete(`/v1/region/ap-south-1/spot-instance-request/${id}`).set(admin).expect(404);
+    });
+  });
+});
