@@ -4,6 +4,8 @@ import { keyPairNameFor } from '../../src/aws/naming';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
 import { TerminationNoticeRepository } from '../../src/state/termination-notice.repository';
 import { UsageRepository } from '../../src/state/usage.repository';
+import { launchExamples } from '../../src/api/launch/launch-examples';
+import { api, API_CLIENTS, bearer, TOKENS } from '../api/support';
 import { captureSentryEvents, createEventsHarness, EventsHarness, REGION, waitFor } from './support';
 
 Logger.overrideLogger(['error']);
@@ -14,7 +16,7 @@ describe('event listener: EC2 → EventBridge rule → SQS → consumer → Post
   const stateOf = async (id: string) => (await h.instances.find(REGION, id))?.state ?? 'absent';
 
   beforeAll(async () => {
-    h = await createEventsHarness();
+    h = await createEventsHarness({ env: { API_CLIENTS } });
   });
   afterAll(() => h.close());
   beforeEach(async () => {
@@ -65,6 +67,37 @@ describe('event listener: EC2 → EventBridge rule → SQS → consumer → Post
       ]),
     );
     expect(sentry).toEqual([]);
+  });
+
+  it('should follow a spot request made through the API to its instance, running, and gone after the API terminates it', async () => {
+    const auth = bearer(TOKENS.builder);
+    await api(h).get('/v1/worker-types/builder/key-pair').set(auth).expect(204);
+    await api(h).put('/v1/worker-types/builder/spot-request').set(auth).send(launchExamples(h.config).spot).expect(204);
+    const spot = h.get(SpotRequestRepository);
+    const [request] = await spot.list({ workerType: 'builder' });
+    expect(request).toBeDefined();
+    await h.advance(3); // the market fulfils it: the instance's pending event arrives
+    const [row] = await waitFor(
+      () => h.instances.list({ workerType: 'builder' }),
+      (r) => r.length === 1,
+    );
+    expect(row).toMatchObject({ spotRequestId: request.id, state: 'pending' });
+    expect(await spot.find(REGION, request.id)).toBeNull();
+    await h.advance(10);
+    await waitFor(
+      () => stateOf(row.id),
+      (s) => s === 'running',
+    );
+    await h.advance(1);
+    await api(h)
+      .delete(`/v1/region/${REGION}/instance/${row.id}`)
+      .set(bearer(TOKENS.admin))
+      .expect((res) => expect([200, 204]).toContain(res.status));
+    await h.advance(20);
+    await waitFor(
+      () => stateOf(row.id),
+      (s) => s === 'absent',
+    );
   });
 
   it('should forget a spot request once its instance arrives', async () => {
@@ -120,6 +153,17 @@ describe('event listener: EC2 → EventBridge rule → SQS → consumer → Post
         [b, 'spot-interruption', 'terminate'],
       ].sort(),
     );
+    const health = await api(h).get('/v1/worker-types/notice/health').expect(200);
+    expect(
+      (health.body as { terminationNotices: { instanceId: string; kind: string }[] }).terminationNotices
+        .map((n) => [n.instanceId, n.kind])
+        .sort(),
+    ).toEqual(
+      [
+        [a, 'rebalance-recommendation'],
+        [b, 'spot-interruption'],
+      ].sort(),
+    );
     const warning = listed.find((n) => n.kind === 'spot-interruption')!;
     expect(warning.notBefore!.getTime()).toBeGreaterThan(warning.received.getTime() - 1000);
 
@@ -134,6 +178,8 @@ describe('event listener: EC2 → EventBridge rule → SQS → consumer → Post
       () => h.instances.list({ workerType: 'notice' }),
       (r) => r.length === 0,
     );
+    const after = await api(h).get('/v1/worker-types/notice/health').expect(200);
+    expect((after.body as { terminationNotices: unknown[] }).terminationNotices).toEqual([]);
   });
 
   it('should ignore an instance of another manager', async () => {
