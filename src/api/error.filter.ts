@@ -101,6 +101,11 @@ export class ErrorFilter implements ExceptionFilter {
       }
       return { code: 'InputError', message: parser.message ?? 'unreadable request body', requestId };
     }
+    // Other client errors of the HTTP stack (unsupported charset, undecodable URL, ...): http-errors style.
+    if (parser && typeof parser.status === 'number' && parser.status >= 400 && parser.status < 500) {
+      const code = codeForStatus(parser.status === 413 ? 400 : parser.status);
+      return { code, message: parser.message ?? 'bad request', requestId };
+    }
     if (isAwsError(err) && UNAVAILABLE_AWS_CODES.has(awsErrorCode(err) ?? err.name)) {
       this.log.warn({ msg: 'AWS unavailable after retries', requestId, ...awsErrorFields(err) });
       return {
