@@ -14,6 +14,8 @@ import { LoggingModule } from '../logging/logging.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { HousekeepingJob } from '../housekeeping/housekeeping.job';
 import { HousekeepingModule } from '../housekeeping/housekeeping.module';
+import { PricingJob } from '../pricing/pricing.job';
+import { PricingModule } from '../pricing/pricing.module';
 import { SpotPollJob } from '../spot-poller/spot-poll.job';
 import { SpotPollerModule } from '../spot-poller/spot-poller.module';
 
@@ -24,6 +26,7 @@ interface JobEntry {
 
 const JOBS: Record<string, JobEntry> = {
   housekeeping: { module: HousekeepingModule, runner: (app) => app.get(HousekeepingJob).runner as JobRunner<unknown> },
+  pricing: { module: PricingModule, runner: (app) => app.get(PricingJob).runner as JobRunner<unknown> },
   'spot-poll': { module: SpotPollerModule, runner: (app) => app.get(SpotPollJob).runner as JobRunner<unknown> },
 };
 

@@ -8,6 +8,17 @@ export interface PriceEntry {
   /** USD per hour: the highest spot price of the window (SPEC §7). */
   price: number;
   type: 'spot';
+  /** Set while the spot poller has this pool in a capacity cooldown (SPEC §5): EC2 had no room in it. */
+  capacityCooldown?: { until: Date; reason: string };
+}
+
+/** A pool EC2 recently could not fill; `az` is `*` for every zone of the region. */
+export interface PoolCooldown {
+  region: string;
+  az: string;
+  instanceType: string;
+  until: Date;
+  reason: string;
 }
 
 /** The keys a restriction may name (SPEC §7). */
@@ -47,6 +58,12 @@ export function applyRestrictions(list: readonly PriceEntry[], restrictions: rea
 @Injectable()
 export class PriceCache {
   private current: { entries: PriceEntry[]; updated: Date } | null = null;
+  private cooldowns = new Map<string, PoolCooldown>();
+
+  /** The pools in cooldown now; they are attached to matching entries whenever the list is read. */
+  setCooldowns(cooldowns: readonly PoolCooldown[]): void {
+    this.cooldowns = new Map(cooldowns.map((c) => [`${c.region}|${c.az}|${c.instanceType}`, c]));
+  }
 
   set(entries: readonly PriceEntry[], at: Date = new Date()): void {
     const sorted = [...entries].sort(
@@ -70,7 +87,14 @@ export class PriceCache {
         retryAfterSeconds: 30,
       });
     }
-    return [...this.current.entries];
+    if (this.cooldowns.size === 0) return [...this.current.entries];
+    const now = Date.now();
+    return this.current.entries.map((e) => {
+      const c =
+        this.cooldowns.get(`${e.region}|${e.zone}|${e.instanceType}`) ??
+        this.cooldowns.get(`${e.region}|*|${e.instanceType}`);
+      return c && c.until.getTime() > now ? { ...e, capacityCooldown: { until: c.until, reason: c.reason } } : e;
+    });
   }
 
   filtered(restrictions: readonly Restriction[]): PriceEntry[] {

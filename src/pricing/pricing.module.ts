@@ -1,6 +1,15 @@
 import { Module } from '@nestjs/common';
+import { AwsModule } from '../aws/aws.module';
+import { StateModule } from '../state/state.module';
 import { PriceCache } from './price-cache.service';
+import { PriceSync } from './price-sync.service';
+import { PricingPoller } from './pricing-poller.service';
+import { PricingJob } from './pricing.job';
 
-/** Spot prices (SPEC §7): the cache the API reads; the poller that fills it lives beside it. */
-@Module({ providers: [PriceCache], exports: [PriceCache] })
+/** Spot prices (SPEC §7): the cache the API reads, the poller that fills it and the job that runs it. */
+@Module({
+  imports: [StateModule, AwsModule],
+  providers: [PriceCache, PriceSync, PricingPoller, PricingJob],
+  exports: [PriceCache, PriceSync, PricingPoller, PricingJob],
+})
 export class PricingModule {}

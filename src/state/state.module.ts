@@ -9,6 +9,7 @@ import { DatabaseStatusService } from './database-status.service';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { JobRunRepository } from './job-run.repository';
 import { LeaderLock } from './leader-lock.service';
+import { SpotPriceRepository } from './spot-price.repository';
 import { SpotRequestRepository } from './spot-request.repository';
 import { TerminationNoticeRepository } from './termination-notice.repository';
 import { Tx } from './tx.service';
@@ -25,6 +26,7 @@ const REPOSITORIES = [
   CapacityCooldownRepository,
   JobRunRepository,
   HousekeepingRepository,
+  SpotPriceRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

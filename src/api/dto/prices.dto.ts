@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -13,12 +13,22 @@ import { PriceEntry, Restriction, RESTRICTION_KEYS, RestrictionKey } from '../..
 
 const TEXT_KEYS: readonly string[] = ['instanceType', 'region', 'zone', 'type'];
 
+export class CapacityCooldownInfoDto {
+  @ApiProperty() until!: Date;
+  @ApiProperty({ example: 'capacity-not-available' }) reason!: string;
+}
+
 export class PriceEntryDto {
   @ApiProperty({ example: 'us-east-1' }) region!: string;
   @ApiProperty({ example: 'us-east-1a' }) zone!: string;
   @ApiProperty({ example: 'm5.large' }) instanceType!: string;
   @ApiProperty({ example: 0.0312, description: 'USD per hour, the highest spot price of the window' }) price!: number;
   @ApiProperty({ enum: ['spot'] }) type!: 'spot';
+  @ApiPropertyOptional({
+    type: CapacityCooldownInfoDto,
+    description: 'Present while EC2 has recently had no spot capacity in this pool: do not ask for it before `until`',
+  })
+  capacityCooldown?: CapacityCooldownInfoDto;
 }
 
 function numeric(value: unknown): number | undefined {

@@ -5,6 +5,7 @@ import { EbsUsage } from './ebs-usage.entity';
 import { HousekeepingOutcome } from './housekeeping-outcome.entity';
 import { Instance } from './instance.entity';
 import { JobRun } from './job-run.entity';
+import { SpotPrice } from './spot-price.entity';
 import { SpotRequest } from './spot-request.entity';
 import { TerminationNotice } from './termination-notice.entity';
 
@@ -15,6 +16,7 @@ export * from './ebs-usage.entity';
 export * from './housekeeping-outcome.entity';
 export * from './instance.entity';
 export * from './job-run.entity';
+export * from './spot-price.entity';
 export * from './spot-request.entity';
 export * from './termination-notice.entity';
 
@@ -28,4 +30,5 @@ export const ENTITIES = [
   CapacityCooldown,
   JobRun,
   HousekeepingOutcome,
+  SpotPrice,
 ];

@@ -1,5 +1,6 @@
 import { CreateStateTables1764000000000 } from './1764000000000-CreateStateTables';
 import { CreateJobTables1764100000000 } from './1764100000000-CreateJobTables';
+import { CreateSpotPrices1764200000000 } from './1764200000000-CreateSpotPrices';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
-export const MIGRATIONS = [CreateStateTables1764000000000, CreateJobTables1764100000000];
+export const MIGRATIONS = [CreateStateTables1764000000000, CreateJobTables1764100000000, CreateSpotPrices1764200000000];

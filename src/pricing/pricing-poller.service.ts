@@ -1,0 +1,90 @@
+import { DescribeAvailabilityZonesCommand, paginateDescribeSpotPriceHistory } from '@aws-sdk/client-ec2';
+import { Injectable, Logger } from '@nestjs/common';
+import { AwsClients } from '../aws/aws-clients.service';
+import { awsErrorFields } from '../aws/aws-error';
+import { AppConfig } from '../config/app-config';
+import { NewSpotPrice, SpotPriceRepository } from '../state/spot-price.repository';
+import { PriceSync } from './price-sync.service';
+
+export interface RegionPricingOutcome {
+  region: string;
+  pools: number;
+  error?: string;
+}
+
+export interface PricingOutcome {
+  regions: RegionPricingOutcome[];
+}
+
+export class PricingError extends Error {
+  constructor(readonly outcome: PricingOutcome) {
+    const failed = outcome.regions.filter((r) => r.error);
+    super(`pricing poll failed in ${failed.map((r) => `${r.region} (${r.error})`).join(', ')}; last good prices kept`);
+  }
+}
+
+/**
+ * The pricing poller (SPEC §7): per region, the available zones and every page of the Linux/UNIX
+ * spot price history over the window; each pool's price is the highest point. A region whose poll
+ * fails keeps its last good prices. The result goes to Postgres, where every replica finds it.
+ */
+@Injectable()
+export class PricingPoller {
+  private readonly log = new Logger(PricingPoller.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly aws: AwsClients,
+    private readonly prices: SpotPriceRepository,
+    private readonly sync: PriceSync,
+  ) {}
+
+  async pollOnce(): Promise<PricingOutcome> {
+    const regions = await Promise.all(
+      this.config.regions.map(async (region): Promise<RegionPricingOutcome> => {
+        try {
+          const prices = await this.pollRegion(region);
+          await this.prices.replaceRegion(region, prices, new Date());
+          return { region, pools: prices.length };
+        } catch (err) {
+          this.log.error({
+            msg: 'pricing poll of region failed; keeping its last good prices',
+            region,
+            ...awsErrorFields(err),
+          });
+          return { region, pools: 0, error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    await this.sync.syncOnce();
+    const outcome = { regions };
+    if (regions.some((r) => r.error)) throw new PricingError(outcome);
+    return outcome;
+  }
+
+  async pollRegion(region: string): Promise<NewSpotPrice[]> {
+    const client = this.aws.ec2(region);
+    const { AvailabilityZones = [] } = await client.send(
+      new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'state', Values: ['available'] }] }),
+    );
+    const zones = new Set(AvailabilityZones.flatMap((z) => z.ZoneName ?? []));
+    const end = new Date();
+    const start = new Date(end.getTime() - this.config.pricingWindowMinutes * 60_000);
+    const highest = new Map<string, NewSpotPrice>();
+    for await (const page of paginateDescribeSpotPriceHistory(
+      { client, pageSize: 1000 },
+      { ProductDescriptions: ['Linux/UNIX'], StartTime: start, EndTime: end },
+    )) {
+      for (const point of page.SpotPriceHistory ?? []) {
+        const zone = point.AvailabilityZone;
+        const instanceType = point.InstanceType;
+        const price = Number(point.SpotPrice);
+        if (!zone || !instanceType || !zones.has(zone) || !Number.isFinite(price)) continue;
+        const key = `${zone}|${instanceType}`;
+        const known = highest.get(key);
+        if (!known || price > known.price) highest.set(key, { region, zone, instanceType, price });
+      }
+    }
+    return [...highest.values()];
+  }
+}
