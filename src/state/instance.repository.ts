@@ -1,16 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { ResourceFilter, resourceWhere } from './resource-filter';
 import { Instance, InstanceState, isLiveInstanceState } from './entities';
 
 export type NewInstance = Omit<Instance, 'touched'>;
 
-export interface InstanceFilter {
-  region?: string;
-  workerType?: string;
-  state?: InstanceState;
-  ids?: string[];
-}
+export type InstanceFilter = ResourceFilter<InstanceState>;
 
 /** What applying a state-change event did. */
 export type EventOutcome = 'updated' | 'removed' | 'out-of-order' | 'absent';
@@ -133,17 +129,7 @@ export class InstanceRepository {
   }
 
   async list(filter: InstanceFilter = {}, tx?: EntityManager): Promise<Instance[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown): void => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (filter.region !== undefined) add('region = ?', filter.region);
-    if (filter.workerType !== undefined) add('worker_type = ?', filter.workerType);
-    if (filter.state !== undefined) add('state = ?', filter.state);
-    if (filter.ids !== undefined) add('id = ANY(?::text[])', filter.ids);
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { clause, params } = resourceWhere(filter);
     return (tx ?? this.db.manager).query(`SELECT ${COLUMNS} FROM instances ${clause} ORDER BY region, id`, params);
   }
 

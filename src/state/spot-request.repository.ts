@@ -1,16 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { ResourceFilter, resourceWhere } from './resource-filter';
 import { POLLED_SPOT_STATUSES, SpotRequest } from './entities';
 
 export type NewSpotRequest = Omit<SpotRequest, 'touched'>;
 
-export interface SpotRequestFilter {
-  region?: string;
-  workerType?: string;
-  state?: string;
-  ids?: string[];
-}
+export type SpotRequestFilter = ResourceFilter;
 
 export interface RegionIds {
   region: string;
@@ -105,17 +101,7 @@ export class SpotRequestRepository {
   }
 
   async list(filter: SpotRequestFilter = {}, tx?: EntityManager): Promise<SpotRequest[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown): void => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (filter.region !== undefined) add('region = ?', filter.region);
-    if (filter.workerType !== undefined) add('worker_type = ?', filter.workerType);
-    if (filter.state !== undefined) add('state = ?', filter.state);
-    if (filter.ids !== undefined) add('id = ANY(?::text[])', filter.ids);
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { clause, params } = resourceWhere(filter);
     return (tx ?? this.db.manager).query(`SELECT ${COLUMNS} FROM spot_requests ${clause} ORDER BY region, id`, params);
   }
 
