@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
@@ -46,9 +46,8 @@ export const KUSTOMIZATION = 'kustomization.yaml';
 
 /** Every YAML file under `dir`, relative to it, sorted. */
 export function yamlFiles(dir: string = KUBERNETES_DIR): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.ya?ml$/.test(f) && statSync(join(dir, f)).isFile())
     .sort();
 }
 
