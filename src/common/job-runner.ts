@@ -89,51 +89,44 @@ export class JobRunner<T> {
   }
 
   private async run(force: boolean): Promise<TickResult> {
-    const { name, leader, runs, intervalSeconds } = this.options;
-    const started = new Date();
-    let ok = false;
-    let ran = false;
+    const { name, leader, runs, intervalSeconds, metrics } = this.options;
+    let started: Date | undefined;
     try {
       const locked = await leader.withLock(name, async () => {
         if (!(await runs.start(name, RUNNER, force ? 0 : intervalSeconds * MIN_GAP_SHARE))) return 'recent' as const;
-        ran = true;
+        // Timed and recorded inside the lock: the history shows when this replica really held the job.
+        started = new Date();
+        let ok = false;
         try {
           const result = await this.options.work();
           await runs.finish(name, true, null);
+          ok = true;
           return result;
         } catch (err) {
           await runs.finish(name, false, errorMessage(err)).catch(() => undefined);
           throw err;
+        } finally {
+          this.history.push({ started, finished: new Date(), ok });
+          if (this.history.length > HISTORY) this.history.shift();
         }
       });
-      if (!locked.acquired || locked.result === 'recent')
-        this.options.metrics.jobRuns.inc({ job: name, outcome: 'skipped' });
-      if (!locked.acquired) {
-        this.log.debug({ msg: 'not the leader: skipped', job: name });
-        return 'not-leader';
+      if (!locked.acquired || locked.result === 'recent') {
+        metrics.jobRuns.inc({ job: name, outcome: 'skipped' });
+        this.log.debug({ msg: 'skipped: another replica leads or ran it lately', job: name });
+        return locked.acquired ? 'recent' : 'not-leader';
       }
-      if (locked.result === 'recent') return 'recent';
-      ok = true;
-      this.options.metrics.jobRuns.inc({ job: name, outcome: 'ok' });
-      this.options.metrics.jobDuration.observe({ job: name }, (Date.now() - started.getTime()) / 1000);
-      this.log.log({
-        msg: `${name} done`,
-        job: name,
-        ms: Date.now() - started.getTime(),
-        ...this.options.summary(locked.result),
-      });
+      const ms = Date.now() - started!.getTime();
+      metrics.jobRuns.inc({ job: name, outcome: 'ok' });
+      metrics.jobDuration.observe({ job: name }, ms / 1000);
+      this.log.log({ msg: `${name} done`, job: name, ms, ...this.options.summary(locked.result) });
       return 'ran';
     } catch (err) {
-      this.log.error({ msg: `${name} failed`, job: name, ms: Date.now() - started.getTime(), err: errorMessage(err) });
+      const ms = started ? Date.now() - started.getTime() : undefined;
+      this.log.error({ msg: `${name} failed`, job: name, ms, err: errorMessage(err) });
       Sentry.captureException(err, { tags: { job: name } });
-      this.options.metrics.jobRuns.inc({ job: name, outcome: 'failed' });
-      if (ran) this.options.metrics.jobDuration.observe({ job: name }, (Date.now() - started.getTime()) / 1000);
+      metrics.jobRuns.inc({ job: name, outcome: 'failed' });
+      if (ms !== undefined) metrics.jobDuration.observe({ job: name }, ms / 1000);
       return 'failed';
-    } finally {
-      if (ran) {
-        this.history.push({ started, finished: new Date(), ok });
-        if (this.history.length > HISTORY) this.history.shift();
-      }
     }
   }
 }

@@ -1,0 +1,123 @@
+import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
+import { AwsClients } from '../../src/aws/aws-clients.service';
+import { keyPairNameFor } from '../../src/aws/naming';
+import { JobRunner, JobRunRecord } from '../../src/common/job-runner';
+import { HousekeepingJob } from '../../src/housekeeping/housekeeping.job';
+import { PricingJob } from '../../src/pricing/pricing.job';
+import { SpotPollJob } from '../../src/spot-poller/spot-poll.job';
+import { SpotRequestRepository } from '../../src/state/spot-request.repository';
+import { AppHarness, createAppHarness, TEST_REGIONS } from '../app-harness';
+import { makeSpotRequest } from '../factories';
+import { waitFor } from '../jobs-support';
+
+const JOBS = ['spot-poll', 'housekeeping', 'pricing'] as const;
+type JobName = (typeof JOBS)[number];
+const SLOW_CALLS = [
+  'DescribeSpotInstanceRequestsCommand',
+  'DescribeInstancesCommand',
+  'DescribeSpotPriceHistoryCommand',
+];
+
+const runnerOf = (h: AppHarness, job: JobName): JobRunner<unknown> =>
+  (job === 'spot-poll'
+    ? h.get(SpotPollJob).runner
+    : job === 'housekeeping'
+      ? h.get(HousekeepingJob).runner
+      : h.get(PricingJob).runner) as JobRunner<unknown>;
+
+/** Makes the describes of one app's clients slow, so that its runs last most of an interval and could overlap. */
+function slowDown(h: AppHarness, ms: number): void {
+  for (const region of TEST_REGIONS) {
+    const stack = h.get(AwsClients).ec2(region).middlewareStack as unknown as {
+      add(middleware: InitializeMiddleware<object, object>, options: InitializeHandlerOptions): void;
+    };
+    stack.add(
+      (next, context) => async (args) => {
+        if (SLOW_CALLS.includes(String(context.commandName))) await new Promise((r) => setTimeout(r, ms));
+        return next(args);
+      },
+      { step: 'initialize', name: 'testSlowDown', override: true },
+    );
+  }
+}
+
+function expectNoOverlap(runs: JobRunRecord[]): void {
+  const sorted = [...runs].sort((x, y) => x.started.getTime() - y.started.getTime());
+  for (let i = 1; i < sorted.length; i++) {
+    expect(sorted[i].started.getTime()).toBeGreaterThanOrEqual(sorted[i - 1].finished.getTime());
+  }
+}
+
+describe('two replicas on one database (SPEC §9)', () => {
+  let a: AppHarness;
+  let b: AppHarness;
+  const jobsEnv = {
+    SPOT_POLL_ENABLED: true,
+    HOUSEKEEPING_ENABLED: true,
+    PRICING_ENABLED: true,
+    SPOT_POLL_SECONDS: 1,
+    HOUSEKEEPING_SECONDS: 1,
+    PRICING_POLL_SECONDS: 1,
+  };
+
+  beforeAll(async () => {
+    a = await createAppHarness({ env: jobsEnv, sandbox: { clockSpeed: 0 } });
+    // The second replica shares the first one's database and cloud.
+    b = await createAppHarness({
+      env: {
+        ...jobsEnv,
+        DATABASE_URL: a.db.url,
+        EC2_ENDPOINT: a.sandbox.endpoints.ec2,
+        SQS_ENDPOINT: a.sandbox.endpoints.sqs,
+        EVENTS_ENDPOINT: a.sandbox.endpoints.events,
+      },
+    });
+  });
+  afterAll(async () => {
+    for (const h of [b, a]) {
+      await h?.app.close().catch(() => undefined);
+      await h?.sandbox.stop();
+    }
+    await b?.db.drop();
+    await a?.db.drop();
+  });
+
+  it('should run each job on one replica at a time, and hand over when the leader stops', async () => {
+    slowDown(a, 250);
+    slowDown(b, 250);
+    const key = keyPairNameFor(a.config, 'replica-wt');
+    const { spotInstanceRequestIds } = a.sandbox.control.seedSpotRequests({
+      region: TEST_REGIONS[0],
+      count: 5,
+      keyName: key,
+    });
+    await a
+      .get(SpotRequestRepository)
+      .upsertMany(
+        spotInstanceRequestIds.map((id) => makeSpotRequest({ id, region: TEST_REGIONS[0], workerType: 'replica-wt' })),
+      );
+
+    // Several ticks of both replicas.
+    await waitFor(
+      async () => JOBS.every((job) => runnerOf(a, job).history.length + runnerOf(b, job).history.length >= 4),
+      20000,
+    );
+    for (const job of JOBS) {
+      expectNoOverlap([...runnerOf(a, job).history, ...runnerOf(b, job).history]);
+    }
+
+    // Stop whichever ran the spot poller last; the other must take every job over.
+    const last = (h: AppHarness) => Math.max(0, ...runnerOf(h, 'spot-poll').history.map((r) => r.started.getTime()));
+    const [leader, other] = last(a) >= last(b) ? [a, b] : [b, a];
+    await leader.app.close();
+    const stoppedAt = Date.now();
+    await waitFor(
+      async () =>
+        JOBS.every((job) => runnerOf(other, job).history.some((r) => r.started.getTime() > stoppedAt && r.ok)),
+      15000,
+    );
+    for (const job of JOBS) {
+      expectNoOverlap([...runnerOf(a, job).history, ...runnerOf(b, job).history]);
+    }
+  });
+});
