@@ -35,6 +35,22 @@ describe('API errors', () => {
     await api(h).post('/v1/prices').set('Content-Type', 'application/json').send('null').expect(400);
   });
 
+  it('answers a failure of its own with a bare 500: no stack, no SQL, only the request id', async () => {
+    await h.dataSource.query('ALTER TABLE instances RENAME TO instances_away');
+    try {
+      const res = await api(h).get('/v1/worker-types').expect(500);
+      expect(res.body).toEqual({
+        code: 'InternalError',
+        message: 'Internal server error',
+        requestId: expect.any(String),
+      });
+      expect(res.headers['x-request-id']).toBe(res.body.requestId);
+    } finally {
+      await h.dataSource.query('ALTER TABLE instances_away RENAME TO instances');
+    }
+    await api(h).get('/v1/worker-types').expect(200);
+  });
+
   it('keeps a usable caller request id', async () => {
     const res = await api(h).get('/v1/nowhere').set('X-Request-Id', 'caller-123').expect(404);
     expect(res.body.requestId).toBe('caller-123');
