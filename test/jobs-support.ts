@@ -18,7 +18,7 @@ export function countCalls(client: EC2Client): { counts: Map<string, number>; re
   return { counts, reset: () => counts.clear() };
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10000, stepMs = 100): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10000, stepMs = 100): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error('condition not met in time');

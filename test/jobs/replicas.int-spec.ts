@@ -99,7 +99,7 @@ describe('two replicas on one database (SPEC §9)', () => {
 
     // Several ticks of both replicas.
     await waitFor(
-      async () => JOBS.every((job) => runnerOf(a, job).history.length + runnerOf(b, job).history.length >= 4),
+      () => JOBS.every((job) => runnerOf(a, job).history.length + runnerOf(b, job).history.length >= 4),
       20000,
     );
     for (const job of JOBS) {
@@ -112,8 +112,7 @@ describe('two replicas on one database (SPEC §9)', () => {
     await leader.app.close();
     const stoppedAt = Date.now();
     await waitFor(
-      async () =>
-        JOBS.every((job) => runnerOf(other, job).history.some((r) => r.started.getTime() > stoppedAt && r.ok)),
+      () => JOBS.every((job) => runnerOf(other, job).history.some((r) => r.started.getTime() > stoppedAt && r.ok)),
       15000,
     );
     for (const job of JOBS) {
