@@ -1,8 +1,8 @@
-import { CreateTagsCommand, DescribeInstancesCommand, Instance as Ec2Instance } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, Instance as Ec2Instance } from '@aws-sdk/client-ec2';
 import { Injectable, Logger } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
 import type { EntityManager } from 'typeorm';
-import { awsErrorFields, hasAwsErrorCode } from '../aws/aws-error';
+import { awsErrorFields } from '../aws/aws-error';
 import { AwsClients } from '../aws/aws-clients.service';
 import { hasResourceTags, ownedWorkerType, resourceTags } from '../aws/naming';
 import { AppConfig } from '../config/app-config';
@@ -14,6 +14,7 @@ import { Tx } from '../state/tx.service';
 import { UsageRepository } from '../state/usage.repository';
 import { EventCounters, HandledOutcome } from './event-counters.service';
 import { Ec2Event, NoticeEvent, StateChangeEvent } from './event-envelope';
+import { InstanceLookup } from './instance-lookup.service';
 
 /**
  * EC2's API lags its events: an instance an event names may not be describable yet. Thrown so that
@@ -50,6 +51,7 @@ export class EventHandlerService {
     private readonly notices: TerminationNoticeRepository,
     private readonly usage: UsageRepository,
     private readonly counters: EventCounters,
+    private readonly ec2: InstanceLookup,
   ) {}
 
   async handle(event: Ec2Event): Promise<HandledOutcome> {
@@ -136,13 +138,7 @@ export class EventHandlerService {
   }
 
   private async lookup(region: string, id: string, eventTime: Date): Promise<Lookup> {
-    let instance: Ec2Instance | undefined;
-    try {
-      const out = await this.aws.ec2(region).send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-      instance = out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === id);
-    } catch (err) {
-      if (!hasAwsErrorCode(err, 'InvalidInstanceID.NotFound')) throw err;
-    }
+    const instance = await this.ec2.describe(region, id);
     if (!instance) throw new InstanceNotYetKnownError(region, id);
     const workerType = ownedWorkerType(instance.KeyName, this.config.managerId);
     if (workerType === null) return { found: 'foreign' };

@@ -22,6 +22,7 @@ import { StateModule } from '../state/state.module';
 import { EventBatchProcessor } from './event-batch.processor';
 import { EventCounters } from './event-counters.service';
 import { EventHandlerService } from './event-handler.service';
+import { InstanceLookup } from './instance-lookup.service';
 
 export const eventsConsumerName = (region: string): string => `events@${region}`;
 export const deadLetterConsumerName = (region: string): string => `dead-letters@${region}`;
@@ -121,7 +122,7 @@ export class EventListenerModule {
     const base = {
       module: EventListenerModule,
       imports: [StateModule, AwsModule],
-      providers: [EventCounters, EventHandlerService, EventBatchProcessor] as Provider[],
+      providers: [EventCounters, InstanceLookup, EventHandlerService, EventBatchProcessor] as Provider[],
       exports: [EventCounters, EventHandlerService],
     };
     const { ec2, sqs, events } = config.endpoints;
