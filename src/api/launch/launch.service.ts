@@ -20,6 +20,11 @@ import { translateEc2Error } from '../ec2-answers';
 import { KeyPairsService } from '../key-pairs.service';
 import { LaunchKind, validateLaunch, ValidatedLaunch } from './launch-validation';
 
+/** EC2 wants a decimal string; `String(1e-7)` would give it an exponent. */
+export function formatPrice(price: number): string {
+  return price.toFixed(6).replace(/\.?0+$/, '');
+}
+
 const keyPairHint = (code: string) =>
   code === 'InvalidKeyPair.NotFound' ? 'call ensureKeyPair for this worker type first' : undefined;
 
@@ -45,7 +50,7 @@ export class LaunchService {
     const { body, spec } = this.validate<RequestSpotInstanceDto>('spot-request', workerType, raw);
     const input: RequestSpotInstancesCommandInput = {
       ClientToken: body.ClientToken,
-      SpotPrice: String(body.SpotPrice),
+      SpotPrice: formatPrice(body.SpotPrice),
       InstanceCount: 1,
       Type: 'one-time',
       LaunchSpecification: spec,
@@ -112,7 +117,7 @@ export class LaunchService {
           ? {
               MarketType: 'spot',
               SpotOptions: {
-                MaxPrice: body.SpotPrice === undefined ? undefined : String(body.SpotPrice),
+                MaxPrice: body.SpotPrice === undefined ? undefined : formatPrice(body.SpotPrice),
                 SpotInstanceType: 'one-time',
                 InstanceInterruptionBehavior: 'terminate',
               },
