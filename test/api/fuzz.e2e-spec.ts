@@ -63,7 +63,7 @@ describe('API under arbitrary input', () => {
           .set(bearer(TOKENS.admin))
           .set('Content-Type', 'application/json')
           .send(JSON.stringify(body));
-        if (path === '/v1/prices' && res.status === 503) return; // a valid filter before the first price poll
+        if (path === '/v1/prices' && [200, 503].includes(res.status)) return; // a valid filter (prices known or not yet)
         expectRefused(res);
       }),
       { numRuns: 60 },
