@@ -60,20 +60,28 @@ export class EventHandlerService {
 
   private async stateChange(event: StateChangeEvent): Promise<HandledOutcome> {
     const { region, instanceId: id, state, time } = event;
-    await this.logEvent(event);
     const first = await this.tx.run(async (m) => {
       await this.instances.lockForEvents(region, id, m);
-      const applied = await this.instances.applyEvent(region, id, state, time, m);
-      if (applied !== 'absent') return applied;
-      if (isLiveInstanceState(state)) return 'lookup' as const;
-      // Not in state and leaving: nothing to keep, and removing is idempotent (its notices go with it).
-      await this.instances.remove(region, id, m);
-      return 'removed' as const;
+      const outcome = await this.applyStateChange(event, m);
+      // Logged in the same transaction as its effect (one commit, not two), behind a savepoint.
+      const { error } = await this.eventLog.logGuarded({ id, region, state, generated: time }, m);
+      if (error !== undefined) this.eventLogFailed(event, error);
+      return outcome;
     });
     if (first !== 'lookup') return first;
     // A late `pending`/`running` for an instance already seen leaving: don't ask EC2, don't bring it back.
     if (await this.eventLog.hasLeftSince(region, id, time)) return 'stale';
     return this.adopt(region, id, time, 'state change');
+  }
+
+  private async applyStateChange(event: StateChangeEvent, m: EntityManager): Promise<HandledOutcome | 'lookup'> {
+    const { region, instanceId: id, state, time } = event;
+    const applied = await this.instances.applyEvent(region, id, state, time, m);
+    if (applied !== 'absent') return applied;
+    if (isLiveInstanceState(state)) return 'lookup';
+    // Not in state and leaving: nothing to keep, and removing is idempotent (its notices go with it).
+    await this.instances.remove(region, id, m);
+    return 'removed';
   }
 
   private async notice(event: NoticeEvent): Promise<HandledOutcome> {
@@ -180,27 +188,16 @@ export class EventHandlerService {
     }
   }
 
-  /** SPEC §4.1: logged in its own statement; a failure is reported and never blocks the event. */
-  private async logEvent(event: StateChangeEvent): Promise<void> {
-    try {
-      await this.eventLog.log({
-        id: event.instanceId,
-        region: event.region,
-        state: event.state,
-        generated: event.time,
-      });
-    } catch (err) {
-      this.counters.countEventLogFailure();
-      this.log.error({
-        msg: 'logging an event failed',
-        region: event.region,
-        instanceId: event.instanceId,
-        state: event.state,
-        err: String(err),
-      });
-      Sentry.captureException(err, {
-        tags: { region: event.region, instanceId: event.instanceId, stage: 'event-log' },
-      });
-    }
+  /** SPEC §4.1: a failure to log is reported and never blocks the event. */
+  private eventLogFailed(event: StateChangeEvent, err: unknown): void {
+    this.counters.countEventLogFailure();
+    this.log.error({
+      msg: 'logging an event failed',
+      region: event.region,
+      instanceId: event.instanceId,
+      state: event.state,
+      err: String(err),
+    });
+    Sentry.captureException(err, { tags: { region: event.region, instanceId: event.instanceId, stage: 'event-log' } });
   }
 }

@@ -20,6 +20,22 @@ export class EventLogRepository {
   }
 
   /**
+   * `log` as part of the caller's transaction, behind a savepoint: when it fails, the failure is
+   * returned and the transaction goes on as if it had not been tried (SPEC §4: never blocks).
+   */
+  async logGuarded(entry: NewLogEntry, tx: EntityManager): Promise<{ logged: boolean; error?: unknown }> {
+    await tx.query(`SAVEPOINT event_log`);
+    try {
+      const logged = await this.log(entry, tx);
+      await tx.query(`RELEASE SAVEPOINT event_log`);
+      return { logged };
+    } catch (error) {
+      await tx.query(`ROLLBACK TO SAVEPOINT event_log`);
+      return { logged: false, error };
+    }
+  }
+
+  /**
    * Whether the instance was logged leaving the live states (`shutting-down`, `terminated`, ...) at or
    * after `since`: a later `pending`/`running` event for it is stale and must not bring it back.
    */

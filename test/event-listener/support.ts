@@ -49,8 +49,29 @@ export async function createEventsHarness(options: AppHarnessOptions = {}): Prom
   const queueUrl = async (dead = false) =>
     (await sqs.send(new GetQueueUrlCommand({ QueueName: dead ? h.config.deadLetterQueueName : h.config.queueName })))
       .QueueUrl!;
+  const depth = async (dead: boolean) => {
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: await queueUrl(dead), AttributeNames: ['All'] }),
+    );
+    return {
+      visible: Number(Attributes.ApproximateNumberOfMessages),
+      inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
+    };
+  };
   return {
     ...h,
+    /**
+     * Lets the consumers finish what the last test left in the queue before emptying the tables:
+     * TRUNCATE against a running event transaction can deadlock.
+     */
+    async reset() {
+      await h.sandbox.control.flushEvents();
+      await waitFor(
+        () => depth(false),
+        (d) => d.visible + d.inFlight === 0,
+      ).catch(() => undefined);
+      await h.reset();
+    },
     ec2,
     sqs,
     counters: h.get(EventCounters),
@@ -79,15 +100,7 @@ export async function createEventsHarness(options: AppHarnessOptions = {}): Prom
       await h.sandbox.control.flushEvents();
     },
     queueUrl,
-    async queueDepth(dead = false) {
-      const { Attributes = {} } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: await queueUrl(dead), AttributeNames: ['All'] }),
-      );
-      return {
-        visible: Number(Attributes.ApproximateNumberOfMessages),
-        inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
-      };
-    },
+    queueDepth: (dead = false) => depth(dead),
     async send(body) {
       await sqs.send(new SendMessageCommand({ QueueUrl: await queueUrl(), MessageBody: body }));
     },
