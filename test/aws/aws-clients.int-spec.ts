@@ -5,7 +5,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { AwsClients } from '../../src/aws/aws-clients.service';
 import { awsErrorCode, awsErrorFields } from '../../src/aws/aws-error';
+import { Metrics } from '../../src/metrics/metrics.service';
 import { AppHarness, createAppHarness } from '../app-harness';
+import { clearThrottleAfterFirstHit } from '../throttle';
 
 describe('AWS clients', () => {
   let h: AppHarness;
@@ -49,8 +51,7 @@ describe('AWS clients', () => {
   it('retry a throttled call with the adaptive strategy until it succeeds', async () => {
     h.sandbox.control.setFaults({ throttle: { fraction: 1, actions: ['DescribeAvailabilityZones'] } });
     const call = aws.ec2('us-west-2').send(new DescribeAvailabilityZonesCommand({}));
-    // The first attempt is throttled; the SDK backs off (hundreds of ms for throttling) and tries again.
-    setTimeout(() => h.sandbox.control.clearFaults(), 30);
+    await clearThrottleAfterFirstHit(h.sandbox, h.get(Metrics), 'us-west-2');
     const res = await call;
     expect(res.$metadata.attempts).toBeGreaterThan(1);
   });

@@ -1,6 +1,8 @@
 import { DescribeAvailabilityZonesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { AwsClients } from '../../src/aws/aws-clients.service';
+import { Metrics } from '../../src/metrics/metrics.service';
 import { AppHarness, createAppHarness } from '../app-harness';
+import { clearThrottleAfterFirstHit } from '../throttle';
 
 describe('EC2 client-side rate limits', () => {
   let h: AppHarness;
@@ -43,7 +45,7 @@ describe('EC2 client-side rate limits', () => {
     const before = bucket.currentRate();
     h.sandbox.control.setFaults({ throttle: { fraction: 1, actions: ['DescribeInstances'] } });
     const call = aws.ec2('us-west-2').send(new DescribeInstancesCommand({}));
-    setTimeout(() => h.sandbox.control.clearFaults(), 50);
+    await clearThrottleAfterFirstHit(h.sandbox, h.get(Metrics), 'us-west-2');
     const res = await call;
     expect(res.$metadata.attempts).toBeGreaterThan(1);
     // The same bucket serves DescribeAvailabilityZones of any other caller: it was slowed too.
