@@ -74,6 +74,7 @@ export class HousekeepingService {
   /** Sweeps one region; never throws: a failure is in the outcome's `error`, beside what was done before it. */
   async sweepRegion(region: string): Promise<HousekeepingOutcome> {
     const started = new Date();
+    const phases: Record<string, number> = {};
     const outcome: HousekeepingOutcome = {
       region,
       started,
@@ -88,7 +89,7 @@ export class HousekeepingService {
       error: null,
     };
     try {
-      await this.sweep(region, outcome);
+      await this.sweep(region, outcome, phases);
     } catch (err) {
       outcome.error = err instanceof Error ? err.message : String(err);
       this.log.error({ msg: 'housekeeping of region failed', region, ...awsErrorFields(err) });
@@ -99,15 +100,23 @@ export class HousekeepingService {
       this.log.error({ msg: 'cannot save housekeeping outcome', region, err: String(err) });
     });
     this.recordMetrics(outcome);
-    this.log.log({ msg: 'housekeeping of region done', ...outcome });
+    this.log.log({ msg: 'housekeeping of region done', ...outcome, phasesMs: phases });
     return outcome;
   }
 
-  private async sweep(region: string, outcome: HousekeepingOutcome): Promise<void> {
+  /** `phases` gets the milliseconds each step took, for the log line (where a slow sweep spends its time). */
+  private async sweep(region: string, outcome: HousekeepingOutcome, phases: Record<string, number>): Promise<void> {
+    let mark = Date.now();
+    const lap = (phase: string): void => {
+      const now = Date.now();
+      phases[phase] = now - mark;
+      mark = now;
+    };
     const managerId = this.config.managerId;
     // Rows touched from here on raced the sweep: reconciliation leaves them alone.
     const sweepStart = await this.repo.now();
     const scan = await this.scan(region);
+    lap('describe');
 
     const owned = scan.instances.flatMap((i) => {
       const row = toInstanceRow(region, i, managerId);
@@ -119,12 +128,14 @@ export class HousekeepingService {
     });
 
     outcome.tagged = await this.tagUntagged(region, owned, requests, scan.volumes);
+    lap('tag');
 
     const cutoff = Date.now() - this.config.maxInstanceLifeHours * 3600_000;
     const zombies = owned.filter((o) => o.row.launched.getTime() < cutoff).map((o) => o.row);
     const killed = await this.terminate(region, zombies);
     await this.instances.removeMany(region, killed);
     outcome.zombiesKilled = killed.length;
+    lap('zombies');
 
     const killedSet = new Set(killed);
     const live: NewInstance[] = owned.filter((o) => !killedSet.has(o.row.id)).map((o) => o.row);
@@ -136,12 +147,14 @@ export class HousekeepingService {
     const requestCounts = await this.repo.reconcileSpotRequests(region, requestRows, sweepStart);
     outcome.missingSpotRequests = requestCounts.missing;
     outcome.extraneousSpotRequests = requestCounts.extraneous;
+    lap('reconcile');
 
     await this.usage.replaceEbsUsage(region, ebsTotals(scan.volumes));
     await this.usage.recordAmiUsage(
       region,
       owned.map((o) => o.row.imageId).filter((id) => id !== ''),
     );
+    lap('usage');
   }
 
   /** Every page of our live instances, our open spot requests and the region's volumes. */
