@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { ErrorFilter } from './api/error.filter';
 import { launchExamplesPatch } from './api/launch/launch-examples';
-import { requestIdMiddleware } from './api/request-id';
+import { requestIdMiddleware } from './common/request-id';
 import { setupSwagger } from './api/swagger';
 import { createValidationPipe } from './api/validation';
 import { AppConfig } from './config/app-config';

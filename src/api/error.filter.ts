@@ -3,7 +3,7 @@ import * as Sentry from '@sentry/nestjs';
 import type { HttpRequest, HttpResponse } from './http-types';
 import { awsErrorCode, awsErrorFields, isAwsError } from '../aws/aws-error';
 import { ApiError, ERROR_STATUS, ErrorCode } from '../common/errors';
-import { requestIdOf } from './request-id';
+import { requestIdOf } from '../common/request-id';
 
 /** EC2 answers that mean "slow down" or "try later", still there after the SDK's own retries. */
 const UNAVAILABLE_AWS_CODES = new Set([

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { Logger as PinoLogger, LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
+import { assignRequestId, requestIdOf } from '../common/request-id';
 import { AppConfig } from '../config/app-config';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Base pino settings: JSON lines in production, pretty lines for people in development. */
 export function pinoOptions(config: AppConfig): LoggerOptions {
@@ -33,15 +30,16 @@ export function pinoOptions(config: AppConfig): LoggerOptions {
 export function pinoHttpOptions(config: AppConfig): PinoHttpOptions {
   return {
     ...pinoOptions(config),
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    customProps: (req) => ({ requestId: (req as IncomingMessage & { id?: string }).id }),
+    genReqId: assignRequestId,
+    customProps: (req) => ({ requestId: requestIdOf(req) }),
     autoLogging: { ignore: (req) => /^\/(health|metrics)(\/|$)/.test(req.url ?? '') },
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    // For a 5xx pino-http makes up an Error just to say "failed with status code"; its stack says nothing.
+    // The error filter logs the real error, with its stack, on its own line.
+    customErrorMessage: (_req, res) => `request failed with status ${res.statusCode}`,
     serializers: {
+      err: (err: Error) => ({ type: err.name, message: err.message }),
       req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },

@@ -22,7 +22,7 @@ function capture(config: AppConfig) {
   const server = createServer((req, res) => {
     middleware(req, res);
     req.log.info({ region: 'us-east-1', instanceId: 'i-1' }, 'handled');
-    res.statusCode = 204;
+    res.statusCode = req.url === '/fail' ? 503 : 204;
     res.end();
   });
   return { server, lines };
@@ -53,6 +53,14 @@ describe('structured logs', () => {
     const res = await request(server).get('/v1/ping').set('X-Request-Id', 'bad id with spaces');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines[0].requestId).toBe(res.headers['x-request-id']);
+  });
+
+  it('log a failed request as an error without a made-up stack', async () => {
+    const { server, lines } = capture(json);
+    await request(server).get('/fail');
+    const failed = lines.find((l) => l.msg === 'request failed with status 503');
+    expect(failed).toMatchObject({ level: 'error', res: { statusCode: 503 } });
+    expect(JSON.stringify(failed)).not.toContain('stack');
   });
 
   it('do not log probes and scrapes', async () => {

@@ -15,13 +15,23 @@ export function requestIdOf(req: IncomingMessage): string {
   return id;
 }
 
-/** Gives every request an id (`X-Request-Id` when the caller sent a usable one) and echoes it in the response. */
-export function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+/**
+ * Gives a request its id (`X-Request-Id` when the caller sent a usable one, else a new UUID) unless it has
+ * one already, and echoes it in the response. Used by the request logger and, where no logger runs first,
+ * by `requestIdMiddleware`.
+ */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
   const r = req as WithId;
   if (r.id === undefined) {
     const given = req.headers['x-request-id'];
     r.id = typeof given === 'string' && CALLER_ID.test(given) ? given : randomUUID();
   }
-  res.setHeader('X-Request-Id', requestIdOf(req));
+  const id = requestIdOf(req);
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+export function requestIdMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  assignRequestId(req, res);
   next();
 }
