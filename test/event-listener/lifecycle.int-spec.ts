@@ -182,6 +182,38 @@ describe('event listener: EC2 → EventBridge rule → SQS → consumer → Post
     expect((after.body as { terminationNotices: unknown[] }).terminationNotices).toEqual([]);
   });
 
+  it('should record an AWS Health scheduled change for an instance, through the health rule', async () => {
+    const [id] = await h.launch('scheduled');
+    await waitFor(
+      () => stateOf(id),
+      (s) => s === 'pending',
+    );
+    h.sandbox.control.emitEvent({
+      region: REGION,
+      source: 'aws.health',
+      detailType: 'AWS Health Event',
+      resources: [id],
+      detail: {
+        service: 'EC2',
+        eventTypeCategory: 'scheduledChange',
+        eventTypeCode: 'AWS_EC2_INSTANCE_STOP_SCHEDULED',
+        startTime: 'Wed, 25 Nov 2026 10:00:00 GMT',
+        affectedEntities: [{ entityValue: id }],
+      },
+    });
+    await h.sandbox.control.flushEvents();
+    const [notice] = await waitFor(
+      () => h.get(TerminationNoticeRepository).listForWorkerType('scheduled'),
+      (n) => n.length === 1,
+    );
+    expect(notice).toMatchObject({
+      instanceId: id,
+      kind: 'scheduled-change',
+      action: 'stop',
+      notBefore: new Date('2026-11-25T10:00:00Z'),
+    });
+  });
+
   it('should ignore an instance of another manager', async () => {
     const [id] = await h.launch('web', 1, 'other-manager:web:abc1234');
     await h.advance(10);
