@@ -105,7 +105,7 @@ export class AwsClients implements OnApplicationShutdown {
           return await next(args);
         } catch (err) {
           const code = awsErrorCode(err);
-          outcome = code === 'RequestLimitExceeded' || code === 'Throttling' ? 'throttled' : code ? 'error' : 'failed';
+          outcome = callOutcome(code);
           throw err;
         } finally {
           stop();
@@ -190,4 +190,11 @@ function annotateErrors(client: AnyClient, region: string): void {
     },
     { step: 'initialize', name: 'ec2ManagerAnnotateErrors', override: true },
   );
+}
+
+/** A DryRun that would have succeeded answers DryRunOperation: that is no failure. */
+function callOutcome(code: string | undefined): string {
+  if (code === 'DryRunOperation') return 'dry-run';
+  if (code === 'RequestLimitExceeded' || code === 'Throttling') return 'throttled';
+  return code ? 'error' : 'failed';
 }

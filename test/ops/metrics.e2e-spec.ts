@@ -1,4 +1,8 @@
-import { DescribeAvailabilityZonesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeAvailabilityZonesCommand,
+  DescribeInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import request from 'supertest';
 import { AwsClients } from '../../src/aws/aws-clients.service';
@@ -27,6 +31,11 @@ describe('GET /metrics', () => {
       .ec2('us-east-1')
       .send(new DescribeInstancesCommand({ InstanceIds: ['i-0000000000000000f'] }))
       .catch(() => undefined);
+    const { instanceIds } = h.sandbox.control.seedInstances({ region: 'us-east-1', count: 1 });
+    await aws
+      .ec2('us-east-1')
+      .send(new TerminateInstancesCommand({ InstanceIds: instanceIds, DryRun: true }))
+      .catch(() => undefined);
     await h
       .get(InstanceRepository)
       .upsertMany([makeInstance({ state: 'running' }), makeInstance({ state: 'running' })]);
@@ -42,6 +51,8 @@ describe('GET /metrics', () => {
     expect(value(after, 'ec2_manager_aws_calls_total', ok)).toBe(value(before, 'ec2_manager_aws_calls_total', ok) + 1);
     const failed = { service: 'ec2', region: 'us-east-1', operation: 'DescribeInstances', outcome: 'error' };
     expect(value(after, 'ec2_manager_aws_calls_total', failed)).toBe(1);
+    const dryRun = { service: 'ec2', region: 'us-east-1', operation: 'TerminateInstances', outcome: 'dry-run' };
+    expect(value(after, 'ec2_manager_aws_calls_total', dryRun)).toBe(1);
     const latency = after.get('ec2_manager_aws_call_duration_seconds');
     expect(latency?.type).toBe('HISTOGRAM');
     expect(latency?.metrics.some((s) => Number(s.buckets?.['+Inf'] ?? 0) > 0)).toBe(true);
