@@ -23,6 +23,7 @@ import { EventBatchProcessor } from './event-batch.processor';
 import { EventCounters } from './event-counters.service';
 import { EventHandlerService } from './event-handler.service';
 import { InstanceLookup } from './instance-lookup.service';
+import { QueueHealth } from './queue-health.service';
 
 export const eventsConsumerName = (region: string): string => `events@${region}`;
 export const deadLetterConsumerName = (region: string): string => `dead-letters@${region}`;
@@ -163,7 +164,10 @@ export class EventListenerModule {
           },
         }),
       ],
-      providers: [...base.providers, ...config.regions.map(regionConsumer), ConsumerDrain],
+      providers: [...base.providers, ...config.regions.map(regionConsumer), ConsumerDrain, QueueHealth],
+      exports: [...base.exports, QueueHealth],
+      // Readiness (HealthModule) asks QueueHealth about the queues, when this replica consumes them.
+      global: true,
     };
   }
 }

@@ -1,6 +1,13 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Optional } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorFunction,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { QueueHealth } from '../event-listener/queue-health.service';
 import { DatabaseStatusService } from '../state/database-status.service';
 
 /** Kubernetes probes (SPEC §9). Liveness never touches Postgres; readiness does. */
@@ -12,6 +19,8 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     private readonly status: DatabaseStatusService,
+    /** Present when this replica consumes events (EVENT_LISTENER_ENABLED with a cloud to consume from). */
+    @Optional() private readonly queues?: QueueHealth,
   ) {}
 
   @Get('live')
@@ -23,7 +32,19 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 3000 }), () => this.migrationsCheck()]);
+    const checks: HealthIndicatorFunction[] = [
+      () => this.db.pingCheck('database', { timeout: 3000 }),
+      () => this.migrationsCheck(),
+    ];
+    const queues = this.queues;
+    if (queues) checks.push(() => this.queuesCheck(queues));
+    return this.health.check(checks);
+  }
+
+  private async queuesCheck(queues: QueueHealth) {
+    const check = this.indicators.check('queues');
+    const problems = await queues.problems();
+    return problems.length ? check.down({ message: problems.join('; ') }) : check.up();
   }
 
   private async migrationsCheck() {

@@ -1,5 +1,7 @@
 import { RequestSpotInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { DeleteQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@nestjs/common';
+import { AwsClients } from '../../src/aws/aws-clients.service';
 import { keyPairNameFor } from '../../src/aws/naming';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
 import { TerminationNoticeRepository } from '../../src/state/termination-notice.repository';
@@ -263,5 +265,16 @@ describe('event listener: EC2 → EventBridge rule → SQS → consumer → Post
       `ec2-manager: malformed event in ${REGION}: envelope has no id`,
       `ec2-manager: unknown event in ${REGION}: unknown event aws.ec2 / EC2 AMI State Change`,
     ]);
+  });
+
+  it('should be ready while its queues answer, and say which one does not', async () => {
+    const ready = await api(h).get('/health/ready').expect(200);
+    expect(ready.body.info).toMatchObject({ queues: { status: 'up' } });
+    const other = h.get(AwsClients).sqs('us-west-2');
+    const { QueueUrl } = await other.send(new GetQueueUrlCommand({ QueueName: h.config.queueName }));
+    await other.send(new DeleteQueueCommand({ QueueUrl }));
+    const res = await api(h).get('/health/ready').expect(503);
+    expect(res.body.error.queues.message).toContain('events@us-west-2');
+    expect(res.body.error.queues.message).not.toContain('us-east-1');
   });
 });
