@@ -17,6 +17,7 @@ import { chunk } from '../common/chunk';
 import { toInstanceRow, toSpotRequestRow } from '../common/ec2-rows';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics.service';
+import { isWaiting, SpotPoller } from '../spot-poller/spot-poller.service';
 import { HousekeepingOutcome } from '../state/entities';
 import { HousekeepingRepository } from '../state/housekeeping.repository';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
@@ -61,6 +62,7 @@ export class HousekeepingService {
     private readonly instances: InstanceRepository,
     private readonly usage: UsageRepository,
     private readonly metrics: Metrics,
+    private readonly poller: SpotPoller,
   ) {}
 
   /** One sweep of every region; throws HousekeepingError (once all are done) if any region failed. */
@@ -143,7 +145,17 @@ export class HousekeepingService {
     outcome.missingInstances = instanceCounts.missing;
     outcome.extraneousInstances = instanceCounts.extraneous;
 
-    const requestRows: NewSpotRequest[] = requests.map((r) => r.row);
+    // Open requests EC2 will never fulfil are cancelled, as the poller would; the poller only watches
+    // waiting ones, so one found stuck outside state would otherwise sit open forever.
+    const stuck = requests.filter((r) => !isWaiting(r.request.Status?.Code));
+    if (stuck.length > 0) {
+      const { cancelled } = await this.poller.cancelStuck(
+        region,
+        stuck.map((r) => r.request),
+      );
+      this.log.warn({ msg: 'cancelled stuck spot requests', region, spotRequestIds: cancelled });
+    }
+    const requestRows: NewSpotRequest[] = requests.filter((r) => isWaiting(r.request.Status?.Code)).map((r) => r.row);
     const requestCounts = await this.repo.reconcileSpotRequests(region, requestRows, sweepStart);
     outcome.missingSpotRequests = requestCounts.missing;
     outcome.extraneousSpotRequests = requestCounts.extraneous;

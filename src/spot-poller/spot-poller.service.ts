@@ -22,6 +22,11 @@ const NOT_FOUND = 'InvalidSpotInstanceRequestID.NotFound';
 /** Statuses that say EC2 has no room in the pool: the pool goes into a cooldown (SPEC §5). */
 export const CAPACITY_STATUSES = ['capacity-not-available', 'capacity-oversubscribed'];
 
+/** An open request with this status may still be fulfilled; any other open one never will be (SPEC §5). */
+export function isWaiting(status: string | undefined): boolean {
+  return (POLLED_SPOT_STATUSES as readonly string[]).includes(status ?? '');
+}
+
 export interface RegionPollOutcome {
   region: string;
   polled: number;
@@ -102,7 +107,7 @@ export class SpotPoller {
     for (const request of found) {
       const state = request.State ?? '';
       const status = request.Status?.Code ?? '';
-      if (state === 'open' && (POLLED_SPOT_STATUSES as readonly string[]).includes(status)) {
+      if (state === 'open' && isWaiting(status)) {
         waiting.push({ id: request.SpotInstanceRequestId!, state, status });
       } else if (state === 'open') {
         toCancel.push(request);
@@ -111,7 +116,9 @@ export class SpotPoller {
       }
     }
     outcome.updated = await this.spotRequests.updateStatuses(region, waiting);
-    await this.cancel(region, toCancel, rows, outcome);
+    const stuck = await this.cancelStuck(region, toCancel, rows);
+    outcome.cancelled = stuck.cancelled.length;
+    outcome.cooldowns = stuck.cooldowns;
     await this.forgetGone(region, gone, outcome);
     await this.handleUnknown(region, unknown, outcome);
     const stillUnknown = new Set(unknown);
@@ -160,13 +167,17 @@ export class SpotPoller {
     }
   }
 
-  /** Cancels in batches; a request leaves state only once EC2 accepted its cancellation. */
-  private async cancel(
+  /**
+   * Cancels open requests EC2 will not fulfil, in batches; a request leaves state only once EC2
+   * accepted its cancellation, and a capacity failure puts its pool in a cooldown. Housekeeping uses
+   * it too, for stuck requests of ours it finds outside state. Returns the ids cancelled.
+   */
+  async cancelStuck(
     region: string,
     requests: SpotInstanceRequest[],
-    rows: Map<string, SpotRequest>,
-    outcome: RegionPollOutcome,
-  ): Promise<void> {
+    rows: Map<string, SpotRequest> = new Map(),
+  ): Promise<{ cancelled: string[]; cooldowns: number }> {
+    const all: string[] = [];
     const cooldowns: NewCapacityCooldown[] = [];
     for (const batch of chunk(requests, SPOT_BATCH)) {
       const ids = batch.map((r) => r.SpotInstanceRequestId!);
@@ -190,7 +201,8 @@ export class SpotPoller {
           }
         }
       }
-      outcome.cancelled += await this.spotRequests.removeMany(region, cancelled);
+      await this.spotRequests.removeMany(region, cancelled);
+      all.push(...cancelled);
       const done = new Set(cancelled);
       for (const request of batch) {
         const id = request.SpotInstanceRequestId!;
@@ -217,13 +229,13 @@ export class SpotPoller {
     }
     if (cooldowns.length > 0) {
       await this.cooldowns.record(cooldowns, this.config.capacityCooldownSeconds);
-      outcome.cooldowns = cooldowns.length;
       this.log.warn({
         msg: 'spot pools in capacity cooldown',
         region,
         pools: cooldowns.map((c) => `${c.az}/${c.instanceType}`),
       });
     }
+    return { cancelled: all, cooldowns: cooldowns.length };
   }
 
   /**

@@ -199,6 +199,28 @@ describe('housekeeping (SPEC §6)', () => {
     expect((await hk.sweepRegion(REGION)).tagged).toBe(0);
   });
 
+  it('should cancel an open request of ours that EC2 will never fulfil, instead of adding it', async () => {
+    const stuck = h.sandbox.control.seedSpotRequests({
+      region: REGION,
+      count: 2,
+      keyName: key,
+      statusCode: 'capacity-not-available',
+      instanceType: 'c5.large',
+    }).spotInstanceRequestIds;
+    const waiting = h.sandbox.control.seedSpotRequests({
+      region: REGION,
+      count: 1,
+      keyName: key,
+    }).spotInstanceRequestIds;
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({ missingSpotRequests: 1, error: null });
+    const byId = new Map(sandboxRequests().map((x) => [x.spotInstanceRequestId, x]));
+    for (const id of stuck) expect(byId.get(id)).toMatchObject({ state: 'cancelled' });
+    expect((await requests.list({ region: REGION })).map((x) => x.id)).toEqual(waiting);
+  });
+
   it("should never touch another manager's resources, however old or untagged", async () => {
     const foreignKeys = [
       'ec2-manager-other:wt:abc1234',
