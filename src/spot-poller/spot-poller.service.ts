@@ -13,6 +13,7 @@ import { NewCapacityCooldown, CapacityCooldownRepository } from '../state/capaci
 import { POLLED_SPOT_STATUSES, SpotRequest } from '../state/entities';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
+import { UsageRepository } from '../state/usage.repository';
 import { chunk } from '../common/chunk';
 import { toInstanceRow } from '../common/ec2-rows';
 
@@ -69,6 +70,7 @@ export class SpotPoller {
     private readonly spotRequests: SpotRequestRepository,
     private readonly instances: InstanceRepository,
     private readonly cooldowns: CapacityCooldownRepository,
+    private readonly usage: UsageRepository,
   ) {}
 
   /** Polls every region in parallel; throws SpotPollError (after all are done) if any region failed. */
@@ -279,6 +281,11 @@ export class SpotPoller {
       }
     }
     await this.instances.upsertMany(rows);
+    // Adopting an instance is a use of its image (SPEC §3).
+    await this.usage.recordAmiUsage(
+      region,
+      rows.map((r) => r.imageId).filter((id) => id !== ''),
+    );
     return rows;
   }
 

@@ -6,6 +6,7 @@ import { CapacityCooldownRepository } from '../../src/state/capacity-cooldown.re
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { JobRunRepository } from '../../src/state/job-run.repository';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
+import { UsageRepository } from '../../src/state/usage.repository';
 import { AppHarness, createAppHarness } from '../app-harness';
 import { makeSpotRequest } from '../factories';
 import { countCalls, waitFor } from '../jobs-support';
@@ -94,6 +95,9 @@ describe('spot request poller (SPEC §5)', () => {
       instanceType: 'm5.large',
     });
     expect(sandboxRequest(id)).toMatchObject({ state: 'active' });
+    expect((await h.get(UsageRepository).listAmiUsage()).map((u) => [u.region, u.id])).toEqual([
+      [REGION, h.sandbox.control.instance(fulfilled.instanceId as string)!.imageId],
+    ]);
   });
 
   it('should cancel a request EC2 has no capacity for and put its pool in a cooldown', async () => {
