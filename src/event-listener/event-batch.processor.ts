@@ -1,7 +1,9 @@
-import type { Message } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, GetQueueUrlCommand, type Message } from '@aws-sdk/client-sqs';
 import { Injectable, Logger } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
+import { AwsClients } from '../aws/aws-clients.service';
 import { awsErrorFields } from '../aws/aws-error';
+import { AppConfig } from '../config/app-config';
 import { EventCounters, EventKind } from './event-counters.service';
 import { Ec2Event, instanceIdOf, parseEnvelope } from './event-envelope';
 import { EventHandlerService, InstanceNotYetKnownError } from './event-handler.service';
@@ -28,7 +30,11 @@ export class EventBatchProcessor {
   constructor(
     private readonly handler: EventHandlerService,
     private readonly counters: EventCounters,
+    private readonly config: AppConfig,
+    private readonly aws: AwsClients,
   ) {}
+
+  private readonly queueUrls = new Map<string, Promise<string>>();
 
   /**
    * Events for different instances are handled in parallel; events for one instance one after the
@@ -38,6 +44,7 @@ export class EventBatchProcessor {
   async handleBatch(region: string, messages: Message[]): Promise<Message[]> {
     const groups = new Map<string, { message: Message; event?: Ec2Event }[]>();
     const acked: Message[] = [];
+    const lagging: Message[] = [];
     for (const message of messages) {
       const parsed = parseEnvelope(message.Body, region);
       if (!parsed.ok) {
@@ -53,20 +60,53 @@ export class EventBatchProcessor {
     await Promise.all(
       [...groups.values()].map(async (group) => {
         for (const { message, event } of group) {
-          if (event && (await this.handleOne(region, message, event))) acked.push(message);
+          if (!event) continue;
+          const result = await this.handleOne(region, message, event);
+          if (result === 'ack') acked.push(message);
+          if (result === 'lag') lagging.push(message);
         }
       }),
     );
+    if (lagging.length > 0) await this.retrySoon(region, lagging);
     return acked;
   }
 
-  /** Returns true when the message may be deleted. */
-  private async handleOne(region: string, message: Message, event: Ec2Event): Promise<boolean> {
+  /**
+   * EC2's API usually catches up with its events within seconds: a lagging event comes back after
+   * 4, 8, 16 ... seconds (capped by the visibility timeout) rather than after the whole timeout.
+   * Best effort: if this fails, the visibility timeout brings it back anyway.
+   */
+  private async retrySoon(region: string, messages: Message[]): Promise<void> {
+    try {
+      const sqs = this.aws.sqs(region);
+      let url = this.queueUrls.get(region);
+      if (!url) {
+        url = sqs.send(new GetQueueUrlCommand({ QueueName: this.config.queueName })).then((o) => o.QueueUrl!);
+        this.queueUrls.set(region, url);
+        url.catch(() => this.queueUrls.delete(region));
+      }
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: await url,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: Math.min(this.config.sqsVisibilityTimeoutSeconds, 2 ** ((receiveCount(m) ?? 1) + 1)),
+          })),
+        }),
+      );
+    } catch (err) {
+      this.log.warn({ msg: 'shortening the redelivery of lagging events failed', region, ...awsErrorFields(err) });
+    }
+  }
+
+  /** `ack`: the message may be deleted; otherwise it stays for redelivery. */
+  private async handleOne(region: string, message: Message, event: Ec2Event): Promise<'ack' | 'lag' | 'failed'> {
     const kind = eventKind(event);
     try {
       const outcome = await this.handler.handle(event);
       this.counters.countHandled(kind, outcome);
-      return true;
+      return 'ack';
     } catch (err) {
       const ids = { region, messageId: message.MessageId, eventId: event.eventId, receiveCount: receiveCount(message) };
       if (err instanceof InstanceNotYetKnownError) {
@@ -76,12 +116,12 @@ export class EventBatchProcessor {
           ...ids,
           instanceId: err.instanceId,
         });
-        return false;
+        return 'lag';
       }
       this.counters.countHandled(kind, 'failed');
       this.log.error({ msg: 'handling an event failed; left for redelivery', ...ids, kind, ...awsErrorFields(err) });
       Sentry.captureException(err, { tags: { region, kind, stage: 'event' }, extra: { ...ids, body: message.Body } });
-      return false;
+      return 'failed';
     }
   }
 

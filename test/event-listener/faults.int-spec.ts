@@ -89,3 +89,28 @@ describe('event listener under EC2 API lag, duplicates and disorder', () => {
     expect(sentry).toEqual([]);
   });
 });
+
+describe('event listener redelivery of lagging events', () => {
+  let h: EventsHarness;
+
+  beforeAll(async () => {
+    // A visibility timeout far longer than the wait below: only the shortened redelivery can land the event.
+    h = await createEventsHarness({ env: { SQS_VISIBILITY_TIMEOUT_SECONDS: 60 } });
+  });
+  afterAll(() => h.close());
+
+  it('should bring a lagging event back within seconds, not after the whole visibility timeout', async () => {
+    h.sandbox.control.setFaults({ describeInstancesLagSeconds: 5 });
+    const [id] = await h.launch('soon');
+    await waitFor(
+      () => Promise.resolve(h.counters.snapshot().lagRetries),
+      (n) => n >= 1,
+    );
+    await h.advance(5);
+    await waitFor(
+      async () => (await h.instances.find(REGION, id))?.state,
+      (s) => s === 'pending',
+      20000,
+    );
+  });
+});
