@@ -27,6 +27,19 @@ describe('LeaderLock and job runs', () => {
     await expect(lock.withLock('a', () => Promise.resolve(1))).resolves.toEqual({ acquired: true, result: 1 });
   });
 
+  it('should tell whether a lock is held, whatever the sign of its key', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `job-${i}`);
+    const signs: { s: number }[] = await h.dataSource.query(
+      `SELECT sign(hashtextextended('ec2-manager:job:' || n, 0))::int AS s FROM unnest($1::text[]) n`,
+      [names],
+    );
+    expect(new Set(signs.map((r) => r.s))).toEqual(new Set([1, -1]));
+    for (const name of names) {
+      await lock.withLock(name, async () => expect(await lock.isHeld(name)).toBe(true));
+      expect(await lock.isHeld(name)).toBe(false);
+    }
+  });
+
   it('should release the lock when the run fails, and pass the error on', async () => {
     await expect(lock.withLock('c', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await lock.isHeld('c')).toBe(false);
