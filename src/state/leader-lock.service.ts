@@ -54,6 +54,8 @@ export class LeaderLock {
       broken ??= isConnectionError(err) ? (err as Error) : undefined;
       throw err;
     } finally {
+      // A broken connection may still emit its error after we let go of it: it keeps a listener for good.
+      if (broken) client.on('error', () => undefined);
       client.off('error', onError);
       release(client, broken);
     }

@@ -9,6 +9,7 @@ import { DatabaseStatusService } from './database-status.service';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { JobRunRepository } from './job-run.repository';
 import { LeaderLock } from './leader-lock.service';
+import { PoolGuard } from './pool-guard.service';
 import { SpotPriceRepository } from './spot-price.repository';
 import { SpotRequestRepository } from './spot-request.repository';
 import { TerminationNoticeRepository } from './termination-notice.repository';
@@ -40,7 +41,7 @@ const REPOSITORIES = [
       },
     }),
   ],
-  providers: [Tx, DatabaseStatusService, LeaderLock, ...REPOSITORIES],
+  providers: [Tx, DatabaseStatusService, LeaderLock, PoolGuard, ...REPOSITORIES],
   exports: [Tx, DatabaseStatusService, LeaderLock, ...REPOSITORIES],
 })
 export class StateModule {}
