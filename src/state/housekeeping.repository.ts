@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { fromRows, INSTANCE_ROWS, SPOT_REQUEST_ROWS } from './bulk-rows';
 import { HousekeepingOutcome } from './entities';
 import { NewInstance } from './instance.repository';
 import { NewSpotRequest } from './spot-request.repository';
@@ -46,17 +47,10 @@ export class HousekeepingRepository {
   async reconcileInstances(region: string, rows: NewInstance[], sweepStart: DbTime): Promise<ReconcileCounts> {
     return this.db.transaction(async (m) => {
       const [added]: { missing: number }[] = await m.query(
-        `WITH r AS (
-           SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                                $9::timestamptz[], $10::timestamptz[])
-             AS r(id, worker_type, az, instance_type, state, spot_request_id, image_id, launched, last_event)
-         ), ins AS (
-           INSERT INTO instances (region, id, worker_type, az, instance_type, state, spot_request_id, image_id,
-                                  launched, last_event, touched)
-           SELECT $1, r.id, r.worker_type, r.az, r.instance_type, r.state, r.spot_request_id, r.image_id, r.launched,
-                  r.last_event, clock_timestamp()
-           FROM r
-           WHERE NOT EXISTS (SELECT 1 FROM cloudwatch_log l
+        `WITH ins AS (
+           INSERT INTO instances (${INSTANCE_ROWS.columns.join(', ')}, touched)
+           SELECT ${fromRows(INSTANCE_ROWS)}, clock_timestamp() FROM ${INSTANCE_ROWS.source(2)}
+           WHERE r.region = $1 AND NOT EXISTS (SELECT 1 FROM cloudwatch_log l
                              WHERE l.id = r.id AND l.region = $1 AND l.state NOT IN ('pending', 'running'))
            ON CONFLICT (region, id) DO NOTHING
            RETURNING spot_request_id
@@ -64,18 +58,7 @@ export class HousekeepingRepository {
            DELETE FROM spot_requests s USING ins WHERE s.region = $1 AND s.id = ins.spot_request_id RETURNING 1
          )
          SELECT (SELECT count(*) FROM ins)::int AS missing, (SELECT count(*) FROM fulfilled)::int AS fulfilled`,
-        [
-          region,
-          rows.map((r) => r.id),
-          rows.map((r) => r.workerType),
-          rows.map((r) => r.az),
-          rows.map((r) => r.instanceType),
-          rows.map((r) => r.state),
-          rows.map((r) => r.spotRequestId),
-          rows.map((r) => r.imageId),
-          rows.map((r) => r.launched),
-          rows.map((r) => r.lastEvent),
-        ],
+        [region, ...INSTANCE_ROWS.values(rows)],
       );
       const [, extraneous]: [unknown, number] = await m.query(
         `DELETE FROM instances i WHERE i.region = $1 AND i.touched < $3::timestamptz
@@ -94,29 +77,14 @@ export class HousekeepingRepository {
     return this.db.transaction(async (m) => {
       const [added]: { missing: number }[] = await m.query(
         `WITH ins AS (
-           INSERT INTO spot_requests (region, id, worker_type, az, instance_type, state, status, image_id, created,
-                                      touched)
-           SELECT $1, r.id, r.worker_type, r.az, r.instance_type, r.state, r.status, r.image_id, r.created,
-                  clock_timestamp()
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::timestamptz[])
-             AS r(id, worker_type, az, instance_type, state, status, image_id, created)
-           WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = $1 AND i.spot_request_id = r.id)
+           INSERT INTO spot_requests (${SPOT_REQUEST_ROWS.columns.join(', ')}, touched)
+           SELECT ${fromRows(SPOT_REQUEST_ROWS)}, clock_timestamp() FROM ${SPOT_REQUEST_ROWS.source(2)}
+           WHERE r.region = $1 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = $1 AND i.spot_request_id = r.id)
            ON CONFLICT (region, id) DO NOTHING
            RETURNING 1
          )
          SELECT count(*)::int AS missing FROM ins`,
-        [
-          region,
-          rows.map((r) => r.id),
-          rows.map((r) => r.workerType),
-          rows.map((r) => r.az),
-          rows.map((r) => r.instanceType),
-          rows.map((r) => r.state),
-          rows.map((r) => r.status),
-          rows.map((r) => r.imageId),
-          rows.map((r) => r.created),
-        ],
+        [region, ...SPOT_REQUEST_ROWS.values(rows)],
       );
       const [, extraneous]: [unknown, number] = await m.query(
         `DELETE FROM spot_requests s WHERE s.region = $1 AND s.touched < $3::timestamptz

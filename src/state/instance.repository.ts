@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { fromRows, INSTANCE_ROWS } from './bulk-rows';
 import { ResourceFilter, resourceWhere } from './resource-filter';
 import { Instance, InstanceState, isLiveInstanceState } from './entities';
 
@@ -31,30 +32,14 @@ export class InstanceRepository {
     if (rows.length === 0) return;
     const work = async (m: EntityManager): Promise<void> => {
       await m.query(
-        `INSERT INTO instances (region, id, worker_type, az, instance_type, state, spot_request_id, image_id,
-                                launched, last_event, touched)
-         SELECT r.region, r.id, r.worker_type, r.az, r.instance_type, r.state, r.spot_request_id, r.image_id,
-                r.launched, r.last_event, clock_timestamp()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                     $9::timestamptz[], $10::timestamptz[])
-           AS r(region, id, worker_type, az, instance_type, state, spot_request_id, image_id, launched, last_event)
+        `INSERT INTO instances (${INSTANCE_ROWS.columns.join(', ')}, touched)
+         SELECT ${fromRows(INSTANCE_ROWS)}, clock_timestamp() FROM ${INSTANCE_ROWS.source()}
          ON CONFLICT (region, id) DO UPDATE SET
            worker_type = EXCLUDED.worker_type, az = EXCLUDED.az, instance_type = EXCLUDED.instance_type,
            state = EXCLUDED.state, spot_request_id = EXCLUDED.spot_request_id, image_id = EXCLUDED.image_id,
            launched = EXCLUDED.launched, last_event = EXCLUDED.last_event, touched = clock_timestamp()
          WHERE instances.last_event <= EXCLUDED.last_event`,
-        [
-          rows.map((r) => r.region),
-          rows.map((r) => r.id),
-          rows.map((r) => r.workerType),
-          rows.map((r) => r.az),
-          rows.map((r) => r.instanceType),
-          rows.map((r) => r.state),
-          rows.map((r) => r.spotRequestId),
-          rows.map((r) => r.imageId),
-          rows.map((r) => r.launched),
-          rows.map((r) => r.lastEvent),
-        ],
+        INSTANCE_ROWS.values(rows),
       );
       const fulfilled = rows.filter((r) => r.spotRequestId !== null);
       if (fulfilled.length > 0) {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { fromRows, SPOT_REQUEST_ROWS } from './bulk-rows';
 import { ResourceFilter, resourceWhere } from './resource-filter';
 import { POLLED_SPOT_STATUSES, SpotRequest } from './entities';
 
@@ -32,28 +33,14 @@ export class SpotRequestRepository {
   async upsertMany(rows: NewSpotRequest[], tx?: EntityManager): Promise<void> {
     if (rows.length === 0) return;
     await (tx ?? this.db.manager).query(
-      `INSERT INTO spot_requests (region, id, worker_type, az, instance_type, state, status, image_id, created, touched)
-       SELECT r.region, r.id, r.worker_type, r.az, r.instance_type, r.state, r.status, r.image_id, r.created,
-              clock_timestamp()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                   $9::timestamptz[])
-         AS r(region, id, worker_type, az, instance_type, state, status, image_id, created)
+      `INSERT INTO spot_requests (${SPOT_REQUEST_ROWS.columns.join(', ')}, touched)
+       SELECT ${fromRows(SPOT_REQUEST_ROWS)}, clock_timestamp() FROM ${SPOT_REQUEST_ROWS.source()}
        WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = r.region AND i.spot_request_id = r.id)
        ON CONFLICT (region, id) DO UPDATE SET
          worker_type = EXCLUDED.worker_type, az = EXCLUDED.az, instance_type = EXCLUDED.instance_type,
          state = EXCLUDED.state, status = EXCLUDED.status, image_id = EXCLUDED.image_id,
          created = EXCLUDED.created, touched = clock_timestamp()`,
-      [
-        rows.map((r) => r.region),
-        rows.map((r) => r.id),
-        rows.map((r) => r.workerType),
-        rows.map((r) => r.az),
-        rows.map((r) => r.instanceType),
-        rows.map((r) => r.state),
-        rows.map((r) => r.status),
-        rows.map((r) => r.imageId),
-        rows.map((r) => r.created),
-      ],
+      SPOT_REQUEST_ROWS.values(rows),
     );
   }
 
