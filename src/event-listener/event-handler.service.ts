@@ -5,6 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { awsErrorFields } from '../aws/aws-error';
 import { AwsClients } from '../aws/aws-clients.service';
 import { hasResourceTags, ownedWorkerType, resourceTags } from '../aws/naming';
+import { toInstanceRow } from '../common/ec2-rows';
 import { AppConfig } from '../config/app-config';
 import { isLiveInstanceState } from '../state/entities';
 import { EventLogRepository } from '../state/event-log.repository';
@@ -151,23 +152,13 @@ export class EventHandlerService {
     const workerType = ownedWorkerType(instance.KeyName, this.config.managerId);
     if (workerType === null) return { found: 'foreign' };
     const state = instance.State?.Name ?? 'unknown';
-    if (!isLiveInstanceState(state)) return { found: 'gone', state };
+    const row = toInstanceRow(region, instance, this.config.managerId);
+    if (!row) return { found: 'gone', state };
+    // EC2's answer is at least as new as the event: later events still apply, earlier ones don't.
     return {
       found: 'ours',
       instance,
-      row: {
-        region,
-        id,
-        workerType,
-        az: instance.Placement?.AvailabilityZone ?? '',
-        instanceType: instance.InstanceType ?? '',
-        state,
-        spotRequestId: instance.SpotInstanceRequestId ?? null,
-        imageId: instance.ImageId ?? '',
-        launched: instance.LaunchTime ?? eventTime,
-        // EC2's answer is at least as new as the event: later events still apply, earlier ones don't.
-        lastEvent: eventTime,
-      },
+      row: { ...row, launched: instance.LaunchTime ?? eventTime, lastEvent: eventTime },
     };
   }
 

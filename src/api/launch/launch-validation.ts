@@ -1,7 +1,8 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { validateSync } from 'class-validator';
 import { keyPairNameFor, NamingConfig } from '../../aws/naming';
-import { mainConstraint, Reason } from '../../common/errors';
+import { Reason } from '../../common/errors';
+import { Failure, validationReasons } from '../validation';
 import { LaunchSpecificationDto, RequestSpotInstanceDto, RunInstanceDto } from '../dto/launch.dto';
 
 /** The rules of SPEC §8's launch validation, in the order it lists them; reasons are reported in this order. */
@@ -39,33 +40,21 @@ export function zoneInRegion(zone: string, region: string): boolean {
   return /^(-[a-z]+-\d+)?[a-z]$/.test(zone.slice(region.length));
 }
 
-function reasonsOf(errors: ValidationError[], specKey: string, parent = ''): Reason[] {
-  const reasons: Reason[] = [];
-  for (const e of errors) {
-    const path = parent
-      ? /^\d+$/.test(e.property)
-        ? `${parent}[${e.property}]`
-        : `${parent}.${e.property}`
-      : e.property;
-    const inSpecRoot = parent === specKey;
-    const main = mainConstraint(e.constraints);
-    if (main) {
-      const [constraint, message] = main;
-      let rule: LaunchRule = 'schema';
-      let text = message;
-      if (constraint === 'whitelistValidation') {
-        rule = inSpecRoot ? 'allowed-keys' : 'schema';
-        text = inSpecRoot
-          ? `${e.property} is not an allowed launch specification key`
-          : `${e.property} is not an accepted field`;
-      } else if (constraint === 'isDefined' && inSpecRoot) {
-        rule = 'mandatory-keys';
-      }
-      reasons.push({ rule, path, message: text });
+/** Unknown and missing keys directly in the launch specification break launch rules of their own. */
+function launchReason(specKey: string): (f: Failure) => Reason {
+  return (f) => {
+    const inSpecRoot = f.parent === specKey;
+    if (f.constraint === 'whitelistValidation') {
+      return inSpecRoot
+        ? { rule: 'allowed-keys', path: f.path, message: `${f.property} is not an allowed launch specification key` }
+        : { rule: 'schema', path: f.path, message: `${f.property} is not an accepted field` };
     }
-    reasons.push(...reasonsOf(e.children ?? [], specKey, path));
-  }
-  return reasons;
+    return {
+      rule: inSpecRoot && f.constraint === 'isDefined' ? 'mandatory-keys' : 'schema',
+      path: f.path,
+      message: f.message,
+    };
+  };
 }
 
 /**
@@ -89,7 +78,7 @@ export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto
     forbidUnknownValues: true,
     validationError: { target: false, value: false },
   });
-  const reasons = reasonsOf(errors, specKey);
+  const reasons = validationReasons(errors, launchReason(specKey));
 
   if (kind === 'instance' && raw.RequestType === 'on-demand' && raw.SpotPrice !== undefined) {
     reasons.push({ rule: 'schema', path: 'SpotPrice', message: "SpotPrice is only for RequestType 'spot'" });
