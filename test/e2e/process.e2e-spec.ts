@@ -35,6 +35,9 @@ async function waitReady(port: number, started: Started): Promise<void> {
   while (Date.now() < until) {
     if (started.child.exitCode !== null) throw new Error(`service exited early: ${started.output()}`);
     try {
+      // The port was free when picked, but another test's server may have taken it since: only this
+      // child's own "listening" line proves the answer comes from it.
+      if (!started.output().includes(`"url":"http://127.0.0.1:${port}"`)) throw new Error('not listening yet');
       const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
       if (res.status === 200) return;
     } catch {
@@ -78,8 +81,11 @@ describe('the service process', () => {
     const pgPort = fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[3];
     const client = new Client(`postgres://postgres@127.0.0.1:${pgPort}/ec2_manager`);
     await client.connect();
-    await client.query(`INSERT INTO ami_usage (region, id, last_used) VALUES ('us-east-1', 'ami-mark', now())`);
-    await client.end();
+    try {
+      await client.query(`INSERT INTO ami_usage (region, id, last_used) VALUES ('us-east-1', 'ami-mark', now())`);
+    } finally {
+      await client.end();
+    }
 
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
@@ -92,8 +98,7 @@ describe('the service process', () => {
     const pgPort2 = fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[3];
     const client2 = new Client(`postgres://postgres@127.0.0.1:${pgPort2}/ec2_manager`);
     await client2.connect();
-    const { rows } = await client2.query(`SELECT id FROM ami_usage`);
-    await client2.end();
+    const { rows } = await client2.query(`SELECT id FROM ami_usage`).finally(() => client2.end());
     expect(rows).toEqual([{ id: 'ami-mark' }]);
 
     second.child.kill('SIGTERM');
