@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
+import { FailedSpotRequestRepository } from '../state/failed-spot-request.repository';
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
@@ -22,6 +23,7 @@ export class WorkerTypesService {
     private readonly requests: SpotRequestRepository,
     private readonly notices: TerminationNoticeRepository,
     private readonly cooldowns: CapacityCooldownRepository,
+    private readonly failures: FailedSpotRequestRepository,
   ) {}
 
   list(): Promise<string[]> {
@@ -41,9 +43,10 @@ export class WorkerTypesService {
   }
 
   async health(workerType: string): Promise<WorkerTypeHealthDto> {
-    const [notices, cooldowns] = await Promise.all([
+    const [notices, cooldowns, failed] = await Promise.all([
       this.notices.listForWorkerType(workerType),
       this.cooldowns.active({ workerType }),
+      this.failures.recentForWorkerType(workerType),
     ]);
     return {
       workerType,
@@ -64,6 +67,7 @@ export class WorkerTypesService {
         spotRequestId: c.spotRequestId,
         created: c.created,
       })),
+      failedRequests: failed.map(({ workerType: _wt, ...f }) => f),
     };
   }
 }

@@ -10,6 +10,7 @@ import { awsErrorFields, hasAwsErrorCode } from '../aws/aws-error';
 import { ownedWorkerType } from '../aws/naming';
 import { AppConfig } from '../config/app-config';
 import { NewCapacityCooldown, CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
+import { FailedSpotRequestRepository, NewFailedSpotRequest } from '../state/failed-spot-request.repository';
 import { POLLED_SPOT_STATUSES, SpotRequest } from '../state/entities';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
@@ -70,6 +71,7 @@ export class SpotPoller {
     private readonly spotRequests: SpotRequestRepository,
     private readonly instances: InstanceRepository,
     private readonly cooldowns: CapacityCooldownRepository,
+    private readonly failures: FailedSpotRequestRepository,
     private readonly usage: UsageRepository,
   ) {}
 
@@ -203,28 +205,23 @@ export class SpotPoller {
           }
         }
       }
-      await this.spotRequests.removeMany(region, cancelled);
-      all.push(...cancelled);
       const done = new Set(cancelled);
-      for (const request of batch) {
-        const id = request.SpotInstanceRequestId!;
-        if (!done.has(id)) continue;
-        const status = request.Status?.Code ?? '';
-        this.log.log({ msg: 'cancelled spot request', region, spotRequestId: id, status });
-        if (CAPACITY_STATUSES.includes(status)) {
-          const row = rows.get(id);
+      const given = batch
+        .filter((r) => done.has(r.SpotInstanceRequestId!))
+        .flatMap((r) => this.failure(region, r, rows));
+      await this.spotRequests.removeMany(region, cancelled);
+      await this.failures.record(given);
+      all.push(...cancelled);
+      for (const f of given) {
+        this.log.log({ msg: 'cancelled spot request', region, spotRequestId: f.id, status: f.status });
+        if (CAPACITY_STATUSES.includes(f.status)) {
           cooldowns.push({
             region,
-            az:
-              row?.az ||
-              request.LaunchSpecification?.Placement?.AvailabilityZone ||
-              request.LaunchedAvailabilityZone ||
-              '*',
-            instanceType: row?.instanceType ?? request.LaunchSpecification?.InstanceType ?? 'unknown',
-            reason: status,
-            workerType:
-              row?.workerType ?? ownedWorkerType(request.LaunchSpecification?.KeyName, this.config.managerId) ?? '',
-            spotRequestId: id,
+            az: f.az || '*',
+            instanceType: f.instanceType || 'unknown',
+            reason: f.status,
+            workerType: f.workerType,
+            spotRequestId: f.id,
           });
         }
       }
@@ -248,6 +245,7 @@ export class SpotPoller {
     const instanceIds = requests.flatMap((r) => (r.State === 'active' && r.InstanceId ? [r.InstanceId] : []));
     const adopted = instanceIds.length > 0 ? await this.adopt(region, instanceIds) : [];
     outcome.adopted = adopted.length;
+    await this.failures.record(requests.filter((r) => r.State === 'failed').flatMap((r) => this.failure(region, r)));
     // Upserting an adopted instance already removed its request; the rest go here. Either way all are gone.
     await this.spotRequests.removeMany(
       region,
@@ -262,6 +260,30 @@ export class SpotPoller {
         adopted: adopted.length,
       });
     }
+  }
+
+  /** A request given up on, for workerTypeHealth; none when it is not ours. */
+  private failure(
+    region: string,
+    request: SpotInstanceRequest,
+    rows?: Map<string, SpotRequest>,
+  ): NewFailedSpotRequest[] {
+    const id = request.SpotInstanceRequestId!;
+    const row = rows?.get(id);
+    const spec = request.LaunchSpecification;
+    const workerType = row?.workerType ?? ownedWorkerType(spec?.KeyName, this.config.managerId);
+    if (!workerType) return [];
+    return [
+      {
+        region,
+        id,
+        workerType,
+        az: row?.az || spec?.Placement?.AvailabilityZone || request.LaunchedAvailabilityZone || '',
+        instanceType: row?.instanceType ?? spec?.InstanceType ?? '',
+        state: request.State ?? '',
+        status: request.Status?.Code ?? '',
+      },
+    ];
   }
 
   private async adopt(region: string, instanceIds: string[]): Promise<NewInstance[]> {

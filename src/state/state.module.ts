@@ -5,6 +5,7 @@ import { dataSourceOptions } from './data-source';
 import { EventLogRepository } from './event-log.repository';
 import { InstanceRepository } from './instance.repository';
 import { CapacityCooldownRepository } from './capacity-cooldown.repository';
+import { FailedSpotRequestRepository } from './failed-spot-request.repository';
 import { DatabaseStatusService } from './database-status.service';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { JobRunRepository } from './job-run.repository';
@@ -25,6 +26,7 @@ const REPOSITORIES = [
   UsageRepository,
   TerminationNoticeRepository,
   CapacityCooldownRepository,
+  FailedSpotRequestRepository,
   JobRunRepository,
   HousekeepingRepository,
   SpotPriceRepository,

@@ -76,6 +76,6 @@ describe('API views of the periodic jobs', () => {
     ]);
     await api(h)
       .get('/v1/worker-types/other/health')
-      .expect(200, { workerType: 'other', terminationNotices: [], capacityCooldowns: [] });
+      .expect(200, { workerType: 'other', terminationNotices: [], capacityCooldowns: [], failedRequests: [] });
   });
 });

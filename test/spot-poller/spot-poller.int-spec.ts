@@ -7,6 +7,7 @@ import { InstanceRepository } from '../../src/state/instance.repository';
 import { JobRunRepository } from '../../src/state/job-run.repository';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
 import { UsageRepository } from '../../src/state/usage.repository';
+import request from 'supertest';
 import { AppHarness, createAppHarness } from '../app-harness';
 import { makeSpotRequest } from '../factories';
 import { countCalls, waitFor } from '../jobs-support';
@@ -77,6 +78,12 @@ describe('spot request poller (SPEC §5)', () => {
     expect(sandboxRequest(id)).toMatchObject({ state: 'cancelled' });
     expect(await requests.find(REGION, id)).toBeNull();
     expect(await h.get(CapacityCooldownRepository).active()).toEqual([]);
+
+    // The provisioner can still see why its capacity never came.
+    const health = await request(h.app.getHttpServer()).get(`/v1/worker-types/${WT}/health`).expect(200);
+    expect(health.body.failedRequests).toEqual([
+      expect.objectContaining({ region: REGION, id, instanceType: 'm5.large', state: 'open', status: 'price-too-low' }),
+    ]);
   });
 
   it('should remove a fulfilled request from state and bring its instance in', async () => {

@@ -69,6 +69,21 @@ export class CapacityCooldownDto {
   @ApiProperty() created!: Date;
 }
 
+export class FailedSpotRequestDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'sir-abcd1234' }) id!: string;
+  @ApiProperty({ example: 'us-east-1a', description: "The request's zone ('' when it named none)" }) az!: string;
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({
+    example: 'open',
+    description: "EC2's state when it was given up: `open` (then cancelled) or `failed`",
+  })
+  state!: string;
+  @ApiProperty({ example: 'price-too-low', description: "EC2's status code: why it will never be fulfilled" })
+  status!: string;
+  @ApiProperty() failed!: Date;
+}
+
 /**
  * What is going wrong for a worker type. An object so that further lists (capacity cooldowns from the
  * spot poller) can be added without breaking callers.
@@ -86,6 +101,12 @@ export class WorkerTypeHealthDto {
     description: 'Spot pools where its requests found no capacity: EC2 cannot give them for a while (SPEC §5)',
   })
   capacityCooldowns!: CapacityCooldownDto[];
+  @ApiProperty({
+    type: [FailedSpotRequestDto],
+    description:
+      'Its spot requests of the last day that will never be fulfilled (cancelled for their status, or failed in EC2), newest first',
+  })
+  failedRequests!: FailedSpotRequestDto[];
 }
 
 export class AllStateDto extends WorkerTypeStateDto {}

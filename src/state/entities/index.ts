@@ -1,3 +1,4 @@
+import { FailedSpotRequest } from './failed-spot-request.entity';
 import { AmiUsage } from './ami-usage.entity';
 import { CapacityCooldown } from './capacity-cooldown.entity';
 import { CloudwatchLogEntry } from './cloudwatch-log.entity';
@@ -13,6 +14,7 @@ export * from './ami-usage.entity';
 export * from './capacity-cooldown.entity';
 export * from './cloudwatch-log.entity';
 export * from './ebs-usage.entity';
+export * from './failed-spot-request.entity';
 export * from './housekeeping-outcome.entity';
 export * from './instance.entity';
 export * from './job-run.entity';
@@ -31,4 +33,5 @@ export const ENTITIES = [
   JobRun,
   HousekeepingOutcome,
   SpotPrice,
+  FailedSpotRequest,
 ];

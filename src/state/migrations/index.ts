@@ -1,6 +1,12 @@
 import { CreateStateTables1764000000000 } from './1764000000000-CreateStateTables';
 import { CreateJobTables1764100000000 } from './1764100000000-CreateJobTables';
 import { CreateSpotPrices1764200000000 } from './1764200000000-CreateSpotPrices';
+import { CreateFailedSpotRequests1764300000000 } from './1764300000000-CreateFailedSpotRequests';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
-export const MIGRATIONS = [CreateStateTables1764000000000, CreateJobTables1764100000000, CreateSpotPrices1764200000000];
+export const MIGRATIONS = [
+  CreateStateTables1764000000000,
+  CreateJobTables1764100000000,
+  CreateSpotPrices1764200000000,
+  CreateFailedSpotRequests1764300000000,
+];
