@@ -1,8 +1,21 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { PriceCache } from '../pricing/price-cache.service';
 import { ErrorDto } from './dto/error.dto';
-import { PriceEntryDto, PriceRestrictionsDto, toPriceEntryDto, toRestriction } from './dto/prices.dto';
+import {
+  parseRestrictions,
+  PriceEntryDto,
+  PriceRestrictionsDto,
+  RestrictionDto,
+  toPriceEntryDto,
+} from './dto/prices.dto';
 import { Endpoint } from './endpoint.decorator';
 
 const NOT_YET = { type: ErrorDto, description: '`ServiceUnavailable`: the first pricing poll has not completed' };
@@ -27,9 +40,29 @@ export class PricesController {
   @Post()
   @HttpCode(200)
   @Endpoint({ operationId: 'getSpecificPrices', summary: 'Spot prices meeting every restriction, cheapest first' })
+  @ApiBody({
+    description: 'A list of `{key, restriction}` (SPEC §7); `{restrictions: [...]}` is accepted too. All must hold.',
+    schema: {
+      oneOf: [
+        { type: 'array', items: { $ref: getSchemaPath(RestrictionDto) }, maxItems: 100 },
+        { $ref: getSchemaPath(PriceRestrictionsDto) },
+      ],
+    },
+    examples: {
+      list: {
+        summary: 'us-east-1, m5.large or c5.large, at most 0.1',
+        value: [
+          { key: 'region', restriction: 'us-east-1' },
+          { key: 'instanceType', restriction: ['m5.large', 'c5.large'] },
+          { key: 'maxPrice', restriction: 0.1 },
+        ],
+      },
+    },
+  })
+  @ApiExtraModels(RestrictionDto, PriceRestrictionsDto)
   @ApiOkResponse({ type: [PriceEntryDto] })
   @ApiServiceUnavailableResponse(NOT_YET)
-  filtered(@Body() body: PriceRestrictionsDto): PriceEntryDto[] {
-    return this.prices.filtered(body.restrictions.map(toRestriction)).map(toPriceEntryDto);
+  filtered(@Body() body: unknown): PriceEntryDto[] {
+    return this.prices.filtered(parseRestrictions(body)).map(toPriceEntryDto);
   }
 }

@@ -58,8 +58,28 @@ describe('prices API', () => {
         [0.02],
       ],
     ])('filters by %j', async (restrictions, prices) => {
+      // SPEC §7's form, a bare list, and the object form answer alike.
+      const asList = await api(h).post('/v1/prices').send(restrictions).expect(200);
+      expect(asList.body.map((p: PriceEntry) => p.price)).toEqual(prices);
       const res = await api(h).post('/v1/prices').send({ restrictions }).expect(200);
-      expect(res.body.map((p: PriceEntry) => p.price)).toEqual(prices);
+      expect(res.body).toEqual(asList.body);
+    });
+
+    it.each([
+      [[{ key: 'colour', restriction: 'red' }], '[0].key'],
+      [
+        [
+          { key: 'region', restriction: 'us-east-1' },
+          { key: 'maxPrice', restriction: 'cheap' },
+        ],
+        '[1].restriction',
+      ],
+      [[{ key: 'region', restriction: 'x', extra: 1 }], '[0].extra'],
+      [['region'], '[0]'],
+    ])('refuses the list %j naming %s', async (body, path) => {
+      const res = await api(h).post('/v1/prices').send(body).expect(400);
+      expect(res.body.code).toBe('InputError');
+      expect(res.body.details.reasons.map((r: { path: string }) => r.path)).toContain(path);
     });
 
     it.each([

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { plainToInstance, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -8,8 +8,11 @@ import {
   ValidateBy,
   ValidateNested,
   ValidationArguments,
+  validateSync,
 } from 'class-validator';
+import { InputError } from '../../common/errors';
 import { PriceEntry, Restriction, RESTRICTION_KEYS, RestrictionKey } from '../../pricing/price-cache.service';
+import { validationReasons } from '../validation';
 
 const TEXT_KEYS: readonly string[] = ['instanceType', 'region', 'zone', 'type'];
 
@@ -113,3 +116,26 @@ export function toRestriction(dto: RestrictionDto): Restriction {
 }
 
 export const toPriceEntryDto = (e: PriceEntry): PriceEntryDto => ({ ...e });
+
+/**
+ * The restrictions of `POST /v1/prices`: the list SPEC §7 describes, or `{restrictions: [...]}`. Every
+ * broken rule is named (`[1].key`, or `restrictions[1].key` in the object form).
+ */
+export function parseRestrictions(body: unknown): Restriction[] {
+  const listForm = Array.isArray(body);
+  const wrapped: unknown = listForm ? { restrictions: body } : body;
+  if (typeof wrapped !== 'object' || wrapped === null) {
+    throw InputError.of([{ rule: 'schema', message: 'the body must be a list of {key, restriction}' }]);
+  }
+  const dto = plainToInstance(PriceRestrictionsDto, wrapped);
+  const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const reasons = validationReasons(errors);
+    throw InputError.of(
+      listForm
+        ? reasons.map((r) => ({ ...r, path: r.path?.replace(/^restrictions(?=\[|$)/, '') || undefined }))
+        : reasons,
+    );
+  }
+  return dto.restrictions.map(toRestriction);
+}
