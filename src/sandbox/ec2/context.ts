@@ -1,6 +1,6 @@
 import { Faults } from '../faults';
-import { dryRunSucceeded } from './errors';
-import { RegionState } from './model';
+import { dryRunSucceeded, Ec2Error } from './errors';
+import { IdempotencyRecord, RegionState } from './model';
 import { Query } from './query';
 import { SimEc2 } from './sim-ec2';
 import { XmlObject } from './xml';
@@ -27,4 +27,26 @@ export function action(params: string[], handle: (ctx: ActionContext) => XmlObje
 /** Call once the request has been fully validated: DryRun must answer as the real call would have. */
 export function checkDryRun(ctx: ActionContext): void {
   if (ctx.q.bool('DryRun')) throw dryRunSucceeded();
+}
+
+/**
+ * A retried launch: the record of the first call with this ClientToken, when there was one. The same
+ * token with other parameters is refused, as EC2 does; a DryRun of a retry answers as a DryRun.
+ */
+export function replayOf(
+  tokens: Map<string, IdempotencyRecord>,
+  clientToken: string | undefined,
+  ctx: ActionContext,
+): IdempotencyRecord | undefined {
+  if (clientToken === undefined) return undefined;
+  const previous = tokens.get(clientToken);
+  if (!previous) return undefined;
+  if (previous.fingerprint !== ctx.fingerprint) {
+    throw new Ec2Error(
+      'IdempotentParameterMismatch',
+      `The client token '${clientToken}' was used with other parameters.`,
+    );
+  }
+  checkDryRun(ctx);
+  return previous;
 }

@@ -1,4 +1,4 @@
-import { action, ActionContext, checkDryRun } from '../context';
+import { action, ActionContext, checkDryRun, replayOf } from '../context';
 import { DEFAULT_INSTANCE_TYPE } from '../catalog';
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from '../errors';
 import { compileFilters, exactValues, FilterSpec, parseFilters } from '../filters';
@@ -75,19 +75,10 @@ export const runInstances = action(RUN_PARAMS, (ctx) => {
     market ? ['instance', 'volume', 'spot-instances-request'] : ['instance', 'volume'],
   );
 
-  if (clientToken !== undefined) {
-    const previous = region.runTokens.get(clientToken);
-    if (previous) {
-      if (previous.fingerprint !== ctx.fingerprint) {
-        throw new Ec2Error(
-          'IdempotentParameterMismatch',
-          `The client token '${clientToken}' was used with other parameters.`,
-        );
-      }
-      checkDryRun(ctx);
-      const instances = previous.ids.flatMap((id) => region.instances.get(id) ?? []);
-      return reservationBody(previous.reservationId ?? '', instances, ec2.accountId);
-    }
+  const previous = replayOf(region.runTokens, clientToken, ctx);
+  if (previous) {
+    const instances = previous.ids.flatMap((id) => region.instances.get(id) ?? []);
+    return reservationBody(previous.reservationId ?? '', instances, ec2.accountId);
   }
 
   validateLaunchSpec(region, spec);

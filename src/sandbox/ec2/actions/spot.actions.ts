@@ -1,4 +1,4 @@
-import { action, checkDryRun } from '../context';
+import { action, checkDryRun, replayOf } from '../context';
 import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, PRODUCT_DESCRIPTIONS, ProductDescription } from '../catalog';
 import { Ec2Error, invalidCombination, invalidValue, missingParameter, notFound } from '../errors';
 import { compileFilters, FilterSpec, parseFilters } from '../filters';
@@ -82,19 +82,10 @@ export const requestSpotInstances = action(
     const tags =
       parseTagSpecifications(q, ['spot-instances-request']).get('spot-instances-request') ?? new Map<string, string>();
     const clientToken = q.str('ClientToken');
-    if (clientToken !== undefined) {
-      const previous = region.spotTokens.get(clientToken);
-      if (previous) {
-        if (previous.fingerprint !== ctx.fingerprint) {
-          throw new Ec2Error(
-            'IdempotentParameterMismatch',
-            `The client token '${clientToken}' was used with other parameters.`,
-          );
-        }
-        checkDryRun(ctx);
-        const existing = previous.ids.flatMap((id) => region.spotRequests.get(id) ?? []);
-        return { spotInstanceRequestSet: existing.map(renderSpotRequest) };
-      }
+    const previous = replayOf(region.spotTokens, clientToken, ctx);
+    if (previous) {
+      const existing = previous.ids.flatMap((id) => region.spotRequests.get(id) ?? []);
+      return { spotInstanceRequestSet: existing.map(renderSpotRequest) };
     }
     validateLaunchSpec(region, launch);
     checkDryRun(ctx);
