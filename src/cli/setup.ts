@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { AwsClients } from '../aws/aws-clients.service';
 import { Metrics } from '../metrics/metrics.service';
 import { loadConfig } from '../config/app-config';
 import { InvalidConfigError } from '../config/env';
+import { createBootLogger, nestLoggerOver } from '../logging/logging';
 import { SetupItem, SetupService } from '../setup/setup.service';
 
 function line(action: string, item: SetupItem): string {
@@ -24,6 +26,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  Logger.overrideLogger(nestLoggerOver(createBootLogger(config)));
   const aws = new AwsClients(config, new Metrics());
   try {
     const report = await new SetupService(config, aws).run();

@@ -1,3 +1,4 @@
+import type { LoggerService } from '@nestjs/common';
 import pino, { Logger as PinoLogger, LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { assignRequestId, requestIdOf } from '../common/request-id';
@@ -49,4 +50,30 @@ export function pinoHttpOptions(config: AppConfig): PinoHttpOptions {
 /** A logger for before the Nest application exists (database and sandbox start-up, CLI commands). */
 export function createBootLogger(config: AppConfig): PinoLogger {
   return pino(pinoOptions(config));
+}
+
+/**
+ * Nest's `Logger` over a pino logger, for commands that log through Nest without an application
+ * (`npm run setup`): the same JSON lines in production as the service writes.
+ */
+export function nestLoggerOver(logger: PinoLogger): LoggerService {
+  const write =
+    (level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal') =>
+    (message: unknown, ...rest: unknown[]): void => {
+      const last = rest[rest.length - 1];
+      const context = typeof last === 'string' ? last : undefined;
+      if (typeof message === 'object' && message !== null && !(message instanceof Error)) {
+        logger[level]({ context, ...(message as Record<string, unknown>) });
+      } else {
+        logger[level]({ context }, message instanceof Error ? message.message : String(message));
+      }
+    };
+  return {
+    log: write('info'),
+    error: write('error'),
+    warn: write('warn'),
+    debug: write('debug'),
+    verbose: write('trace'),
+    fatal: write('fatal'),
+  };
 }

@@ -4,7 +4,7 @@ import pinoHttp from 'pino-http';
 import { createServer } from 'node:http';
 import request from 'supertest';
 import { AppConfig } from '../../src/config/app-config';
-import { pinoHttpOptions, pinoOptions } from '../../src/logging/logging';
+import { nestLoggerOver, pinoHttpOptions, pinoOptions } from '../../src/logging/logging';
 
 /** Runs the service's request logging over a bare HTTP server and captures the JSON lines. */
 function capture(config: AppConfig) {
@@ -74,5 +74,25 @@ describe('structured logs', () => {
     expect(pinoOptions(AppConfig.forTest({ NODE_ENV: 'production' }))).not.toHaveProperty('transport');
     expect(pinoOptions(AppConfig.forTest({}))).toHaveProperty('transport.target', 'pino-pretty');
     expect(pinoOptions(AppConfig.forTest({ LOG_LEVEL: 'debug' })).level).toBe('debug');
+  });
+
+  it('carry Nest log calls of the commands as the same JSON lines', () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const options = pinoOptions(json);
+    const logger = nestLoggerOver(pino(options, sink));
+    logger.log({ msg: 'created queue', region: 'us-east-1', queue: 'ec2-events' }, 'SetupService');
+    logger.warn('left alone: not ours', 'SetupService');
+    logger.error(new Error('boom'), 'SetupService');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', context: 'SetupService', msg: 'created queue', region: 'us-east-1' }),
+      expect.objectContaining({ level: 'warn', context: 'SetupService', msg: 'left alone: not ours' }),
+      expect.objectContaining({ level: 'error', context: 'SetupService', msg: 'boom' }),
+    ]);
   });
 });
