@@ -6,7 +6,7 @@ import type { NewSpotRequest } from './spot-request.repository';
  * arrays back into rows (`r`). One description per table keeps every bulk statement's columns,
  * types and parameter order the same.
  */
-interface BulkRows<Row> {
+export interface BulkRows<Row> {
   /** `unnest($first::type[], ...) AS r(col, ...)`. */
   source(first?: number): string;
   /** The column names, in order: for `INSERT INTO t (...)` and `SELECT r.col, ...`. */
@@ -15,7 +15,7 @@ interface BulkRows<Row> {
   values(rows: Row[]): unknown[][];
 }
 
-function bulkRows<Row>(
+export function bulkRows<Row>(
   spec: [column: string, type: 'text' | 'timestamptz', value: (row: Row) => unknown][],
 ): BulkRows<Row> {
   return {

@@ -1,12 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { bulkRows, fromRows } from './bulk-rows';
 import { FailedSpotRequest } from './entities';
 
 export type NewFailedSpotRequest = Omit<FailedSpotRequest, 'failed'>;
 
 /** How long a failed request is remembered. */
 const KEEP_HOURS = 24;
+
+const FAILED_ROWS = bulkRows<NewFailedSpotRequest>([
+  ['region', 'text', (r) => r.region],
+  ['id', 'text', (r) => r.id],
+  ['worker_type', 'text', (r) => r.workerType],
+  ['az', 'text', (r) => r.az],
+  ['instance_type', 'text', (r) => r.instanceType],
+  ['state', 'text', (r) => r.state],
+  ['status', 'text', (r) => r.status],
+]);
 
 const COLUMNS = `region, id, worker_type AS "workerType", az, instance_type AS "instanceType", state, status, failed`;
 
@@ -22,20 +33,10 @@ export class FailedSpotRequestRepository {
     ]);
     if (rows.length === 0) return;
     await m.query(
-      `INSERT INTO failed_spot_requests (region, id, worker_type, az, instance_type, state, status, failed)
-       SELECT r.region, r.id, r.worker_type, r.az, r.instance_type, r.state, r.status, clock_timestamp()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         AS r(region, id, worker_type, az, instance_type, state, status)
+      `INSERT INTO failed_spot_requests (${FAILED_ROWS.columns.join(', ')}, failed)
+       SELECT ${fromRows(FAILED_ROWS)}, clock_timestamp() FROM ${FAILED_ROWS.source()}
        ON CONFLICT (region, id) DO UPDATE SET state = EXCLUDED.state, status = EXCLUDED.status, failed = EXCLUDED.failed`,
-      [
-        rows.map((r) => r.region),
-        rows.map((r) => r.id),
-        rows.map((r) => r.workerType),
-        rows.map((r) => r.az),
-        rows.map((r) => r.instanceType),
-        rows.map((r) => r.state),
-        rows.map((r) => r.status),
-      ],
+      FAILED_ROWS.values(rows),
     );
   }
 
