@@ -19,6 +19,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Speed over durability: fsync off and friends. For test clusters only. */
   ephemeral?: boolean;
+  /** A fixed port (a restarted server must come back where its clients look); default: any free one. */
+  port?: number;
   log?: (line: string) => void;
 }
 
@@ -26,6 +28,8 @@ export interface RunningPostgres {
   /** Superuser connection URL to the `postgres` database. */
   url: string;
   port: number;
+  /** The postmaster's pid, which is also its process group (it runs detached): its backends are in it. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -156,7 +160,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   await clearStaleLock(dataDir, log);
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = [
     '-D',
     dataDir,
@@ -203,6 +207,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    pid: child.pid!,
     stop(): Promise<void> {
       stopped ??= new Promise<void>((resolve) => {
         process.off('exit', stopOnExit);
