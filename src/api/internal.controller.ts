@@ -131,6 +131,7 @@ export class InternalController {
       missingSpotRequests: o.missingSpotRequests,
       extraneousInstances: o.extraneousInstances,
       extraneousSpotRequests: o.extraneousSpotRequests,
+      correctedInstances: o.correctedInstances,
       zombiesKilled: o.zombiesKilled,
       tagged: o.tagged,
       error: o.error,

@@ -104,6 +104,9 @@ export class AppConfig {
   get spotNotFoundGraceSeconds(): number {
     return this.env.SPOT_NOT_FOUND_GRACE_SECONDS;
   }
+  get describeLagGraceSeconds(): number {
+    return this.env.DESCRIBE_LAG_GRACE_SECONDS;
+  }
   /** Whether each periodic job is scheduled on this replica. */
   get jobsEnabled(): { spotPoll: boolean; housekeeping: boolean; pricing: boolean } {
     return {

@@ -77,6 +77,8 @@ export class Env {
   @Type(() => Number) @IsNumber() @Min(0) CAPACITY_COOLDOWN_SECONDS = 600;
   /** How long EC2 may not know a spot request of ours before it is dropped from state (EC2's API lags). */
   @Type(() => Number) @IsNumber() @Min(0) SPOT_NOT_FOUND_GRACE_SECONDS = 300;
+  /** Housekeeping keeps a row EC2 does not list if it was launched/created less than this ago (describe lags launches). */
+  @Type(() => Number) @IsNumber() @Min(0) DESCRIBE_LAG_GRACE_SECONDS = 600;
   /** Switches for the periodic jobs (SPEC §5-§7); `npm run job` runs one pass whatever they say. */
   @Transform(toBoolean) @IsBoolean() SPOT_POLL_ENABLED = true;
   @Transform(toBoolean) @IsBoolean() HOUSEKEEPING_ENABLED = true;

@@ -32,6 +32,7 @@ export class HousekeepingJob implements OnApplicationBootstrap, BeforeApplicatio
         zombiesKilled: sum(o, 'zombiesKilled'),
         missingInstances: sum(o, 'missingInstances'),
         extraneousInstances: sum(o, 'extraneousInstances'),
+        correctedInstances: sum(o, 'correctedInstances'),
         missingSpotRequests: sum(o, 'missingSpotRequests'),
         extraneousSpotRequests: sum(o, 'extraneousSpotRequests'),
         tagged: sum(o, 'tagged'),
@@ -52,6 +53,7 @@ type Count =
   | 'zombiesKilled'
   | 'missingInstances'
   | 'extraneousInstances'
+  | 'correctedInstances'
   | 'missingSpotRequests'
   | 'extraneousSpotRequests'
   | 'tagged';

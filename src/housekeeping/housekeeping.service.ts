@@ -86,6 +86,7 @@ export class HousekeepingService {
       missingSpotRequests: 0,
       extraneousInstances: 0,
       extraneousSpotRequests: 0,
+      correctedInstances: 0,
       zombiesKilled: 0,
       tagged: 0,
       error: null,
@@ -116,7 +117,7 @@ export class HousekeepingService {
     };
     const managerId = this.config.managerId;
     // Rows touched from here on raced the sweep: reconciliation leaves them alone.
-    const sweepStart = await this.repo.now();
+    const sweep = { start: await this.repo.now(), describeLagGraceSeconds: this.config.describeLagGraceSeconds };
     const scan = await this.scan(region);
     lap('describe');
 
@@ -141,8 +142,9 @@ export class HousekeepingService {
 
     const killedSet = new Set(killed);
     const live: NewInstance[] = owned.filter((o) => !killedSet.has(o.row.id)).map((o) => o.row);
-    const instanceCounts = await this.repo.reconcileInstances(region, live, sweepStart);
+    const instanceCounts = await this.repo.reconcileInstances(region, live, sweep);
     outcome.missingInstances = instanceCounts.missing;
+    outcome.correctedInstances = instanceCounts.corrected;
     outcome.extraneousInstances = instanceCounts.extraneous;
 
     // Open requests EC2 will never fulfil are cancelled, as the poller would; the poller only watches
@@ -156,7 +158,7 @@ export class HousekeepingService {
       this.log.warn({ msg: 'cancelled stuck spot requests', region, spotRequestIds: cancelled });
     }
     const requestRows: NewSpotRequest[] = requests.filter((r) => isWaiting(r.request.Status?.Code)).map((r) => r.row);
-    const requestCounts = await this.repo.reconcileSpotRequests(region, requestRows, sweepStart);
+    const requestCounts = await this.repo.reconcileSpotRequests(region, requestRows, sweep);
     outcome.missingSpotRequests = requestCounts.missing;
     outcome.extraneousSpotRequests = requestCounts.extraneous;
     lap('reconcile');
@@ -290,6 +292,7 @@ export class HousekeepingService {
     m.housekeepingMissing.inc({ region: o.region, kind: 'instance' }, o.missingInstances);
     m.housekeepingMissing.inc({ region: o.region, kind: 'spot-request' }, o.missingSpotRequests);
     m.housekeepingExtraneous.inc({ region: o.region, kind: 'instance' }, o.extraneousInstances);
+    m.housekeepingCorrected.inc({ region: o.region }, o.correctedInstances);
     m.housekeepingExtraneous.inc({ region: o.region, kind: 'spot-request' }, o.extraneousSpotRequests);
   }
 }

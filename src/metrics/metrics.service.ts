@@ -85,6 +85,12 @@ export class Metrics {
     labelNames: ['region', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly housekeepingCorrected = new Counter({
+    name: `${PREFIX}housekeeping_corrected_total`,
+    help: 'Instances whose state in state lagged EC2 (corrected), by region',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
   readonly housekeepingExtraneous = new Counter({
     name: `${PREFIX}housekeeping_extraneous_total`,
     help: 'Resources in state but no longer in EC2 (removed), by region and kind',

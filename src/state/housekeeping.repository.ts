@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { fromRows, INSTANCE_ROWS, SPOT_REQUEST_ROWS } from './bulk-rows';
-import { HousekeepingOutcome } from './entities';
+import { HousekeepingOutcome, lifecycleRankSql } from './entities';
 import { NewInstance } from './instance.repository';
 import { NewSpotRequest } from './spot-request.repository';
 
@@ -12,13 +12,29 @@ export type DbTime = string & { readonly __dbTime: unique symbol };
 export interface ReconcileCounts {
   /** In EC2, not in state: added. */
   missing: number;
-  /** In state, not in EC2 (and not touched since the sweep began): removed. */
+  /** In state, not in EC2 (and not touched since the sweep began, nor launched within the grace): removed. */
   extraneous: number;
+}
+
+export interface InstanceReconcileCounts extends ReconcileCounts {
+  /** In state and in EC2, EC2's state later in the lifecycle than the row's: corrected. */
+  corrected: number;
+}
+
+/** What a sweep knows besides EC2's listing. */
+export interface SweepWindow {
+  /** Rows touched from this time on raced the sweep and are left alone. */
+  start: DbTime;
+  /**
+   * EC2's describe lags its launches (SPEC §6.3): a row launched or created less than this many
+   * seconds before the sweep began is not removed for being missing from the listing.
+   */
+  describeLagGraceSeconds: number;
 }
 
 const OUTCOME_COLUMNS = `region, started, finished, duration_ms AS "durationMs", missing_instances AS "missingInstances",
   missing_spot_requests AS "missingSpotRequests", extraneous_instances AS "extraneousInstances",
-  extraneous_spot_requests AS "extraneousSpotRequests", zombies_killed AS "zombiesKilled", tagged, error`;
+  extraneous_spot_requests AS "extraneousSpotRequests", corrected_instances AS "correctedInstances", zombies_killed AS "zombiesKilled", tagged, error`;
 
 /**
  * The set operations of a housekeeping sweep (SPEC §6): each reconciles a whole region with what EC2
@@ -39,29 +55,46 @@ export class HousekeepingRepository {
   }
 
   /**
-   * Makes a region's instances in state match `rows`, the live instances EC2 listed: adds the missing
-   * ones (forgetting the spot requests they fulfilled) and removes the extraneous ones. A row touched
-   * after `sweepStart` raced the sweep and is left alone; an instance whose end (any state past
-   * running) was already logged from an event is not brought back.
+   * Makes a region's instances in state match `rows`, the live instances EC2 listed (SPEC §6.3):
+   * - adds the missing ones (forgetting the spot requests they fulfilled), except an instance logged
+   *   leaving (any state past running) after its launch: its end is known, EC2's answer is stale. An
+   *   exit logged before its launch time was a stop before a start and does not count;
+   * - corrects a row whose state EC2 shows further along (`pending` → `running`), setting its
+   *   `last_event` to the sweep's start so that no event older than the sweep undoes it (or keeping a
+   *   later one the row already had: a duplicate of that event must not apply again). A correction
+   *   backwards is not made: a describe that lags a just-applied event would undo it, and the events
+   *   of a stop remove the row anyway;
+   * - removes the extraneous ones (see `removeUnlisted`).
+   * A row touched after the sweep began raced it and is left alone.
    */
-  async reconcileInstances(region: string, rows: NewInstance[], sweepStart: DbTime): Promise<ReconcileCounts> {
+  async reconcileInstances(region: string, rows: NewInstance[], sweep: SweepWindow): Promise<InstanceReconcileCounts> {
     return this.db.transaction(async (m) => {
-      const [added]: { missing: number }[] = await m.query(
-        `WITH ins AS (
+      const values = INSTANCE_ROWS.values(rows);
+      const start = `$${values.length + 2}::timestamptz`;
+      const [counts]: { missing: number; corrected: number }[] = await m.query(
+        `WITH up AS (
            INSERT INTO instances (${INSTANCE_ROWS.columns.join(', ')}, touched)
            SELECT ${fromRows(INSTANCE_ROWS)}, clock_timestamp() FROM ${INSTANCE_ROWS.source(2)}
            WHERE r.region = $1 AND NOT EXISTS (SELECT 1 FROM cloudwatch_log l
-                             WHERE l.id = r.id AND l.region = $1 AND l.state NOT IN ('pending', 'running'))
-           ON CONFLICT (region, id) DO NOTHING
-           RETURNING spot_request_id
+                             WHERE l.id = r.id AND l.region = $1 AND l.state NOT IN ('pending', 'running')
+                               AND l.generated >= r.launched)
+           ON CONFLICT (region, id) DO UPDATE SET state = EXCLUDED.state,
+             last_event = greatest(instances.last_event, ${start}), touched = clock_timestamp()
+           WHERE instances.touched < ${start}
+             AND ${lifecycleRankSql('EXCLUDED.state')} > ${lifecycleRankSql('instances.state')}
+           RETURNING xmax = 0 AS inserted, spot_request_id
          ), fulfilled AS (
-           DELETE FROM spot_requests s USING ins WHERE s.region = $1 AND s.id = ins.spot_request_id RETURNING 1
+           DELETE FROM spot_requests s USING up
+           WHERE up.inserted AND s.region = $1 AND s.id = up.spot_request_id RETURNING 1
          )
-         SELECT (SELECT count(*) FROM ins)::int AS missing, (SELECT count(*) FROM fulfilled)::int AS fulfilled`,
-        [region, ...INSTANCE_ROWS.values(rows)],
+         SELECT (count(*) FILTER (WHERE inserted))::int AS missing,
+                (count(*) FILTER (WHERE NOT inserted))::int AS corrected,
+                (SELECT count(*) FROM fulfilled)::int AS fulfilled
+         FROM up`,
+        [region, ...values, sweep.start],
       );
-      const extraneous = await removeUnlisted(m, 'instances', region, rows, sweepStart);
-      return { missing: added.missing, extraneous };
+      const extraneous = await removeUnlisted(m, 'instances', region, rows, sweep);
+      return { missing: counts.missing, corrected: counts.corrected, extraneous };
     });
   }
 
@@ -69,7 +102,7 @@ export class HousekeepingRepository {
    * Makes a region's spot requests in state match `rows`, the open requests EC2 listed. A request
    * whose instance is already in state was fulfilled and is not added.
    */
-  async reconcileSpotRequests(region: string, rows: NewSpotRequest[], sweepStart: DbTime): Promise<ReconcileCounts> {
+  async reconcileSpotRequests(region: string, rows: NewSpotRequest[], sweep: SweepWindow): Promise<ReconcileCounts> {
     return this.db.transaction(async (m) => {
       const [added]: { missing: number }[] = await m.query(
         `WITH ins AS (
@@ -82,7 +115,7 @@ export class HousekeepingRepository {
          SELECT count(*)::int AS missing FROM ins`,
         [region, ...SPOT_REQUEST_ROWS.values(rows)],
       );
-      const extraneous = await removeUnlisted(m, 'spot_requests', region, rows, sweepStart);
+      const extraneous = await removeUnlisted(m, 'spot_requests', region, rows, sweep);
       return { missing: added.missing, extraneous };
     });
   }
@@ -91,13 +124,14 @@ export class HousekeepingRepository {
     const o = outcome;
     await (tx ?? this.db.manager).query(
       `INSERT INTO housekeeping_outcomes (region, started, finished, duration_ms, missing_instances,
-         missing_spot_requests, extraneous_instances, extraneous_spot_requests, zombies_killed, tagged, error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         missing_spot_requests, extraneous_instances, extraneous_spot_requests, zombies_killed, tagged, error,
+         corrected_instances)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (region) DO UPDATE SET started = EXCLUDED.started, finished = EXCLUDED.finished,
          duration_ms = EXCLUDED.duration_ms, missing_instances = EXCLUDED.missing_instances,
          missing_spot_requests = EXCLUDED.missing_spot_requests, extraneous_instances = EXCLUDED.extraneous_instances,
          extraneous_spot_requests = EXCLUDED.extraneous_spot_requests, zombies_killed = EXCLUDED.zombies_killed,
-         tagged = EXCLUDED.tagged, error = EXCLUDED.error`,
+         tagged = EXCLUDED.tagged, error = EXCLUDED.error, corrected_instances = EXCLUDED.corrected_instances`,
       [
         o.region,
         o.started,
@@ -110,6 +144,7 @@ export class HousekeepingRepository {
         o.zombiesKilled,
         o.tagged,
         o.error,
+        o.correctedInstances,
       ],
     );
   }
@@ -122,19 +157,22 @@ export class HousekeepingRepository {
 
 /**
  * Removes a region's rows that EC2 no longer lists, except those touched after the sweep began (they
- * raced it). One anti-join, whatever the fleet size. `table` is one of ours, never input.
+ * raced it) and those launched or created within the describe-lag grace before it (EC2 may not list
+ * them yet). One anti-join, whatever the fleet size. `table` is one of ours, never input.
  */
 async function removeUnlisted(
   m: EntityManager,
   table: 'instances' | 'spot_requests',
   region: string,
   listed: { id: string }[],
-  sweepStart: DbTime,
+  sweep: SweepWindow,
 ): Promise<number> {
+  const born = table === 'instances' ? 'launched' : 'created';
   const [, count]: [unknown, number] = await m.query(
     `DELETE FROM ${table} t WHERE t.region = $1 AND t.touched < $3::timestamptz
+       AND t.${born} < $3::timestamptz - make_interval(secs => $4)
        AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS e(id) WHERE e.id = t.id)`,
-    [region, listed.map((r) => r.id), sweepStart],
+    [region, listed.map((r) => r.id), sweep.start, sweep.describeLagGraceSeconds],
   );
   return count;
 }

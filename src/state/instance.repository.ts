@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { fromRows, INSTANCE_ROWS } from './bulk-rows';
 import { ResourceFilter, resourceWhere } from './resource-filter';
-import { Instance, InstanceState, isLiveInstanceState } from './entities';
+import { Instance, InstanceState, isLiveInstanceState, lifecycleRank, lifecycleRankSql } from './entities';
 
 export type NewInstance = Omit<Instance, 'touched'>;
 
@@ -11,6 +11,12 @@ export type InstanceFilter = ResourceFilter<InstanceState>;
 
 /** What applying a state-change event did. */
 export type EventOutcome = 'updated' | 'removed' | 'out-of-order' | 'absent';
+
+/** SPEC §3's order of events: by time, and within one second by the lifecycle. */
+function isNewer(time: Date, state: string, lastTime: Date, lastState: string): boolean {
+  if (time.getTime() !== lastTime.getTime()) return time.getTime() > lastTime.getTime();
+  return lifecycleRank(state) > lifecycleRank(lastState);
+}
 
 const COLUMNS = `region, id, worker_type AS "workerType", az, instance_type AS "instanceType", state,
   spot_request_id AS "spotRequestId", image_id AS "imageId", launched, last_event AS "lastEvent", touched`;
@@ -21,7 +27,8 @@ export class InstanceRepository {
 
   /**
    * Inserts or refreshes one instance and, in the same transaction, forgets the spot request it
-   * fulfilled. An existing row carrying a newer event is left as it is.
+   * fulfilled. An existing row carrying a newer event is left as it is, and so is one whose event has
+   * the same time and a later state (the tie rule of `applyEvent`).
    */
   async upsert(row: NewInstance, tx?: EntityManager): Promise<void> {
     await this.upsertMany([row], tx);
@@ -38,7 +45,9 @@ export class InstanceRepository {
            worker_type = EXCLUDED.worker_type, az = EXCLUDED.az, instance_type = EXCLUDED.instance_type,
            state = EXCLUDED.state, spot_request_id = EXCLUDED.spot_request_id, image_id = EXCLUDED.image_id,
            launched = EXCLUDED.launched, last_event = EXCLUDED.last_event, touched = clock_timestamp()
-         WHERE instances.last_event <= EXCLUDED.last_event`,
+         WHERE instances.last_event < EXCLUDED.last_event
+            OR (instances.last_event = EXCLUDED.last_event
+                AND ${lifecycleRankSql('EXCLUDED.state')} >= ${lifecycleRankSql('instances.state')})`,
         INSTANCE_ROWS.values(rows),
       );
       const fulfilled = rows.filter((r) => r.spotRequestId !== null);
@@ -55,8 +64,11 @@ export class InstanceRepository {
 
   /**
    * Applies an instance state-change event to a row in state, under a row lock so that two events for
-   * one instance are decided one after the other. An event not newer than the row's `last_event`
-   * changes nothing; a live state updates the row; any other state removes it.
+   * one instance are decided one after the other. An event older than the row's `last_event` changes
+   * nothing; one of the same time applies only if its state comes later in the lifecycle than the
+   * row's (SPEC §3: event times have one-second precision, and a `pending` and its `running` often
+   * share one), so a duplicate changes nothing either. A live state updates the row; any other state
+   * removes it.
    */
   async applyEvent(
     region: string,
@@ -66,12 +78,12 @@ export class InstanceRepository {
     tx?: EntityManager,
   ): Promise<EventOutcome> {
     const work = async (m: EntityManager): Promise<EventOutcome> => {
-      const rows: { last_event: Date }[] = await m.query(
-        `SELECT last_event FROM instances WHERE region = $1 AND id = $2 FOR UPDATE`,
+      const rows: { last_event: Date; state: string }[] = await m.query(
+        `SELECT last_event, state FROM instances WHERE region = $1 AND id = $2 FOR UPDATE`,
         [region, id],
       );
       if (rows.length === 0) return 'absent';
-      if (eventTime.getTime() <= rows[0].last_event.getTime()) return 'out-of-order';
+      if (!isNewer(eventTime, state, rows[0].last_event, rows[0].state)) return 'out-of-order';
       if (isLiveInstanceState(state)) {
         await m.query(
           `UPDATE instances SET state = $3, last_event = $4, touched = clock_timestamp() WHERE region = $1 AND id = $2`,

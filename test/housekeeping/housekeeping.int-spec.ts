@@ -1,4 +1,4 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { EC2Client, ImportKeyPairCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { AwsClients } from '../../src/aws/aws-clients.service';
 import { keyPairNameFor } from '../../src/aws/naming';
@@ -14,6 +14,7 @@ const REGION = 'us-east-1';
 const OTHER_REGION = 'us-west-2';
 const WT = 'hk-wt';
 const HOURS = 3600;
+const hoursAgo = (n: number): Date => new Date(Date.now() - n * HOURS * 1000);
 
 describe('housekeeping (SPEC §6)', () => {
   let h: AppHarness;
@@ -80,8 +81,11 @@ describe('housekeeping (SPEC §6)', () => {
     const { spotInstanceRequestIds } = h.sandbox.control.seedSpotRequests({ region: REGION, count: 4, keyName: key });
     const known = makeInstance({ id: instanceIds[0], region: REGION, workerType: WT });
     await instances.upsert(known);
-    const ghostInstances = [makeInstance({ region: REGION }), makeInstance({ region: REGION })];
-    const ghostRequest = makeSpotRequest({ region: REGION });
+    const ghostInstances = [
+      makeInstance({ region: REGION, launched: hoursAgo(2) }),
+      makeInstance({ region: REGION, launched: hoursAgo(2) }),
+    ];
+    const ghostRequest = makeSpotRequest({ region: REGION, created: hoursAgo(2) });
     const otherRegionRow = makeInstance({ region: OTHER_REGION });
     await instances.upsertMany([...ghostInstances, otherRegionRow]);
     await requests.upsert(ghostRequest);
@@ -122,7 +126,7 @@ describe('housekeeping (SPEC §6)', () => {
     const raced = makeInstance({ region: REGION, workerType: WT });
     // Write the row in the middle of the sweep: when it asks EC2 for the region's volumes.
     onCommand(h.get(AwsClients).ec2(REGION), 'DescribeVolumesCommand', () => instances.upsert(raced));
-    const stale = makeInstance({ region: REGION });
+    const stale = makeInstance({ region: REGION, launched: hoursAgo(1) });
     await instances.upsert(stale);
 
     const outcome = await hk.sweepRegion(REGION);
@@ -141,6 +145,101 @@ describe('housekeeping (SPEC §6)', () => {
     const outcome = await hk.sweepRegion(REGION);
     expect(outcome.missingInstances).toBe(1);
     expect((await instances.list({ region: REGION })).map((i) => i.id)).toEqual([instanceIds[1]]);
+  });
+
+  it("should keep a row EC2's describe does not list yet while it is younger than the grace, remove it after", async () => {
+    h.sandbox.control.setFaults({ describeInstancesLagSeconds: 90 });
+    const ec2 = h.get(AwsClients).ec2(REGION);
+    await ec2.send(new ImportKeyPairCommand({ KeyName: key, PublicKeyMaterial: Buffer.from(h.config.instancePubkey) }));
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: 'ami-0123456789abcdef0',
+        InstanceType: 'm5.large',
+        MinCount: 1,
+        MaxCount: 1,
+        KeyName: key,
+      }),
+    );
+    const launched = run.Instances![0];
+    // As the launch endpoint records it.
+    await instances.upsert(
+      makeInstance({
+        id: launched.InstanceId!,
+        region: REGION,
+        workerType: WT,
+        launched: launched.LaunchTime!,
+        lastEvent: launched.LaunchTime!,
+      }),
+    );
+    const youngRequest = makeSpotRequest({ region: REGION, created: new Date(Date.now() - 60_000) });
+    const oldRow = makeInstance({ region: REGION, launched: new Date(Date.now() - 601_000) });
+    const oldRequest = makeSpotRequest({ region: REGION, created: new Date(Date.now() - 601_000) });
+    await instances.upsert(oldRow);
+    await requests.upsertMany([youngRequest, oldRequest]);
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({ missingInstances: 0, extraneousInstances: 1, extraneousSpotRequests: 1 });
+    expect((await instances.list({ region: REGION })).map((i) => i.id)).toEqual([launched.InstanceId]);
+    expect((await requests.list({ region: REGION })).map((r) => r.id)).toEqual([youngRequest.id]);
+  });
+
+  it('should correct a row whose state lags EC2, and no event older than the sweep undoes it', async () => {
+    const { instanceIds } = h.sandbox.control.seedInstances({
+      region: REGION,
+      count: 3,
+      keyName: key,
+      state: 'running',
+    });
+    const [lagging, raced, current] = instanceIds;
+    const eventTime = new Date(Date.now() - 30_000);
+    for (const id of instanceIds) {
+      await instances.upsert(
+        makeInstance({ id, region: REGION, workerType: WT, state: 'pending', lastEvent: eventTime }),
+      );
+    }
+    await instances.applyEvent(REGION, current, 'running', eventTime);
+    // `raced` gets its running event while the sweep is describing: the sweep leaves it as the event made it.
+    const racedEvent = new Date(eventTime.getTime() + 1000);
+    onCommand(h.get(AwsClients).ec2(REGION), 'DescribeVolumesCommand', async () => {
+      await instances.applyEvent(REGION, raced, 'running', racedEvent);
+    });
+    const before = new Date();
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({ correctedInstances: 1, missingInstances: 0, extraneousInstances: 0, error: null });
+    const row = (await instances.find(REGION, lagging))!;
+    expect(row.state).toBe('running');
+    expect(row.lastEvent.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    expect(row.lastEvent.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await instances.find(REGION, raced)).toMatchObject({ state: 'running', lastEvent: racedEvent });
+    // The pending event, redelivered late, is older than the correction.
+    expect(await instances.applyEvent(REGION, lagging, 'pending', eventTime)).toBe('out-of-order');
+    expect((await h.get(HousekeepingRepository).listOutcomes())[0]).toMatchObject({ correctedInstances: 1 });
+    expect((await hk.sweepRegion(REGION)).correctedInstances).toBe(0);
+  });
+
+  it('should re-add an instance stopped and started again, but not one logged leaving after its launch', async () => {
+    const launchTime = Date.now() - 60_000;
+    const { instanceIds } = h.sandbox.control.seedInstances({ region: REGION, count: 2, keyName: key, launchTime });
+    const [restarted, ended] = instanceIds;
+    const log = (id: string, state: string, at: number) =>
+      h.dataSource.query(`INSERT INTO cloudwatch_log (id, region, state, generated) VALUES ($1, $2, $3, $4)`, [
+        id,
+        REGION,
+        state,
+        new Date(at),
+      ]);
+    // Stopped before its current launch time (a stop, then a start): its exits say nothing about now.
+    await log(restarted, 'stopping', launchTime - 120_000);
+    await log(restarted, 'stopped', launchTime - 100_000);
+    await log(ended, 'shutting-down', launchTime + 10_000);
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome.missingInstances).toBe(1);
+    expect((await instances.list({ region: REGION })).map((i) => i.id)).toEqual([restarted]);
   });
 
   it('should tag untagged instances, spot requests and volumes per worker type, and record EBS and AMI usage', async () => {

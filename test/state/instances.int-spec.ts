@@ -80,13 +80,51 @@ describe('instances in state', () => {
       expect(after.touched.getTime()).toBeGreaterThanOrEqual(before.getTime());
     });
 
-    it('older and equal events change nothing and are reported out of order', async () => {
+    it('older events, and events of the same time and an earlier or the same state, change nothing', async () => {
       const row = makeInstance({ state: 'running', lastEvent: at(10) });
       await instances.upsert(row);
       expect(await instances.applyEvent(row.region, row.id, 'pending', at(9))).toBe('out-of-order');
+      expect(await instances.applyEvent(row.region, row.id, 'terminated', at(9))).toBe('out-of-order');
       expect(await instances.applyEvent(row.region, row.id, 'pending', at(10))).toBe('out-of-order');
-      expect(await instances.applyEvent(row.region, row.id, 'terminated', at(10))).toBe('out-of-order');
+      // A duplicate delivery.
+      expect(await instances.applyEvent(row.region, row.id, 'running', at(10))).toBe('out-of-order');
       expect(await instances.find(row.region, row.id)).toMatchObject({ state: 'running', lastEvent: at(10) });
+    });
+
+    describe('the tie rule: events of the same second are ordered by the lifecycle (SPEC §3)', () => {
+      it('a running of the same second as the pending applies, in either delivery order', async () => {
+        const inOrder = makeInstance({ state: 'pending', lastEvent: at(10) });
+        await instances.upsert(inOrder);
+        expect(await instances.applyEvent(inOrder.region, inOrder.id, 'running', at(10))).toBe('updated');
+        expect(await instances.find(inOrder.region, inOrder.id)).toMatchObject({ state: 'running', lastEvent: at(10) });
+
+        const reversed = makeInstance({ state: 'running', lastEvent: at(10) });
+        await instances.upsert(reversed);
+        expect(await instances.applyEvent(reversed.region, reversed.id, 'pending', at(10))).toBe('out-of-order');
+        expect(await instances.find(reversed.region, reversed.id)).toMatchObject({ state: 'running' });
+      });
+
+      it.each(['stopping', 'stopped', 'shutting-down', 'terminated'])(
+        'a %s of the same second as the running removes the row',
+        async (state) => {
+          const row = makeInstance({ state: 'running', lastEvent: at(10) });
+          await instances.upsert(row);
+          expect(await instances.applyEvent(row.region, row.id, state, at(10))).toBe('removed');
+          expect(await instances.find(row.region, row.id)).toBeNull();
+        },
+      );
+
+      it('an upsert of the same time does not put a row back to an earlier state', async () => {
+        const row = makeInstance({ state: 'running', lastEvent: at(10) });
+        await instances.upsert(row);
+        await instances.upsert({ ...row, state: 'pending', instanceType: 'c5.xlarge' });
+        expect(await instances.find(row.region, row.id)).toMatchObject({ state: 'running', instanceType: 'm5.large' });
+        await instances.upsert({
+          ...makeInstance({ id: row.id, state: 'running', lastEvent: at(10) }),
+          az: 'us-east-1b',
+        });
+        expect(await instances.find(row.region, row.id)).toMatchObject({ state: 'running', az: 'us-east-1b' });
+      });
     });
 
     it.each(['shutting-down', 'stopping', 'stopped', 'terminated'])(

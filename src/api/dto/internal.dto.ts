@@ -66,6 +66,10 @@ export class HousekeepingOutcomeDto {
   @ApiProperty({ description: 'Open spot requests in EC2 but not in state: added' }) missingSpotRequests!: number;
   @ApiProperty({ description: 'Instances in state but not in EC2: removed' }) extraneousInstances!: number;
   @ApiProperty({ description: 'Spot requests in state but not open in EC2: removed' }) extraneousSpotRequests!: number;
+  @ApiProperty({
+    description: 'Instances whose state EC2 showed further along (pending in state, running in EC2): corrected',
+  })
+  correctedInstances!: number;
   @ApiProperty({ description: 'Instances past MAX_INSTANCE_LIFE_HOURS: terminated' }) zombiesKilled!: number;
   @ApiProperty({ description: 'Instances, spot requests and volumes given their missing tags' }) tagged!: number;
   @ApiProperty({ type: String, nullable: true, description: 'Why the sweep of this region failed, if it did' })

@@ -11,6 +11,7 @@ export class HousekeepingOutcome {
   @Column({ name: 'missing_spot_requests', type: 'integer' }) missingSpotRequests!: number;
   @Column({ name: 'extraneous_instances', type: 'integer' }) extraneousInstances!: number;
   @Column({ name: 'extraneous_spot_requests', type: 'integer' }) extraneousSpotRequests!: number;
+  @Column({ name: 'corrected_instances', type: 'integer', default: 0 }) correctedInstances!: number;
   @Column({ name: 'zombies_killed', type: 'integer' }) zombiesKilled!: number;
   @Column({ type: 'integer' }) tagged!: number;
   /** Set when the sweep of this region failed; the counts are then what it did before failing. */

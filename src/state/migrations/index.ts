@@ -2,6 +2,7 @@ import { CreateStateTables1764000000000 } from './1764000000000-CreateStateTable
 import { CreateJobTables1764100000000 } from './1764100000000-CreateJobTables';
 import { CreateSpotPrices1764200000000 } from './1764200000000-CreateSpotPrices';
 import { CreateFailedSpotRequests1764300000000 } from './1764300000000-CreateFailedSpotRequests';
+import { AddHousekeepingCorrected1765200000000 } from './1765200000000-AddHousekeepingCorrected';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateJobTables1764100000000,
   CreateSpotPrices1764200000000,
   CreateFailedSpotRequests1764300000000,
+  AddHousekeepingCorrected1765200000000,
 ];
