@@ -35,6 +35,7 @@ describe('API views of the periodic jobs', () => {
         missingSpotRequests: 0,
         extraneousInstances: 0,
         extraneousSpotRequests: 0,
+        correctedInstances: 0,
         zombiesKilled: 0,
         tagged: region === REGION ? 4 : 0,
         error: null,
