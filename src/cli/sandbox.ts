@@ -3,12 +3,13 @@ import { startSandbox } from '../sandbox';
 /**
  * `npm run sandbox`: the simulated EC2 + EventBridge + SQS alone, for another process (a benchmark, a second
  * replica of the service) to share. Flags win over the environment:
- *   --port 5556 --sqs-port 5557 --regions us-east-1,us-west-2 --clock-speed 1 --host 127.0.0.1
+ *   --port 5556 --sqs-port 5557 --ec2-port 0 --regions us-east-1,us-west-2 --clock-speed 1 --host 127.0.0.1
  */
 interface CliOptions {
   host: string;
   port: number;
   sqsPort: number;
+  ec2Port: number;
   regions: string[];
   clockSpeed: number;
 }
@@ -23,7 +24,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliOptions {
     if (value === undefined) throw new Error(`--${m[1]} needs a value`);
     flags.set(m[1], value);
   }
-  const known = new Set(['host', 'port', 'sqs-port', 'regions', 'clock-speed']);
+  const known = new Set(['host', 'port', 'sqs-port', 'ec2-port', 'regions', 'clock-speed']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const int = (name: string, raw: string) => {
     const n = Number(raw);
@@ -41,6 +42,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv): CliOptions {
     host: flags.get('host') ?? env.SANDBOX_HOST ?? '127.0.0.1',
     port: int('port', flags.get('port') ?? env.SANDBOX_PORT ?? '5556'),
     sqsPort: int('sqs port', flags.get('sqs-port') ?? env.SANDBOX_SQS_PORT ?? '5557'),
+    ec2Port: int('ec2 port', flags.get('ec2-port') ?? env.SANDBOX_EC2_PORT ?? '0'),
     regions,
     clockSpeed,
   };

@@ -10,9 +10,10 @@ import { EventDelivery } from './events/delivery';
 import { Ec2EventPublisher } from './events/ec2-events';
 import { RuleStore } from './events/rules';
 import { Faults } from './faults';
-import { startHttp } from './http/server';
+import { SandboxHttp } from './http/server';
 import { SqsSender } from './sqs/sender';
 import { startSqsEmulator } from './sqs/emulator';
+import { SqsProxy } from './sqs/proxy';
 
 export type SandboxLog = (entry: Record<string, unknown>) => void;
 
@@ -21,8 +22,10 @@ export interface SandboxOptions extends Partial<Ec2Timings> {
   host?: string;
   /** EC2 + EventBridge + control port; 0 (default) picks a free one. */
   port?: number;
-  /** SQS emulator port; 0 (default) picks a free one. */
+  /** SQS port; 0 (default) picks a free one. */
   sqsPort?: number;
+  /** A port that answers EC2 only (`endpoints.ec2`), so that an EC2 outage can refuse it; 0 (default) picks one. */
+  ec2Port?: number;
   regions: string[];
   /** Default `000000000000`, the account the SQS emulator puts in queue ARNs. */
   accountId?: string;
@@ -73,8 +76,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const clock = new SimClock(options.startTime ?? Date.now(), options.clockSpeed ?? 1, (err) =>
     log({ msg: 'sandbox task failed', err: String(err) }),
   );
-  const sqs = await startSqsEmulator(host, options.sqsPort ?? 0);
+  // The emulator listens on a port of its own behind the proxy on the public SQS port; the sandbox's own
+  // deliveries (EventBridge → SQS, inside AWS) go to it directly, so an outage of the public port loses nothing.
+  const sqs = await startSqsEmulator(host, 0);
+  const proxy = new SqsProxy(host, sqs.port, (err) => log({ msg: 'sandbox SQS listener failed', err: String(err) }));
+  let http: SandboxHttp | undefined;
   try {
+    await proxy.start(options.sqsPort ?? 0);
     const faults = new Faults(options.seed ?? randomInt(2 ** 31));
     const rules = new RuleStore(accountId);
     const sender = new SqsSender(sqs.endpoint);
@@ -86,10 +94,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       market,
       new Ec2EventPublisher(delivery, clock, accountId),
     );
-    const control = new SandboxControl(ec2, clock, rules, delivery, sender, faults, sqs.endpoint);
-    const http = await startHttp(
+    const control = new SandboxControl(ec2, clock, rules, delivery, sender, faults, sqs.endpoint, {
+      settled: () => Promise.all([proxy.settled(), http?.settled()]).then(() => undefined),
+    });
+    const started = await SandboxHttp.start(
       host,
-      options.port ?? 0,
+      { port: options.port ?? 0, ec2Port: options.ec2Port ?? 0 },
       {
         ec2: new Ec2Api(ec2, faults, (err, action) => log({ msg: 'ec2 action failed', action, err: String(err) })),
         events: new EventsApi(rules, delivery, accountId, new Set(regions), () => clock.now()),
@@ -98,10 +108,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
       log,
     );
-    const base = `http://${host}:${http.port}`;
+    http = started;
+    faults.onChange((settings) => {
+      started.apply(settings.ec2);
+      proxy.apply(settings.sqs);
+    });
+    const base = `http://${host}:${started.port}`;
     let stopped = false;
     return {
-      endpoints: { ec2: base, events: base, sqs: sqs.endpoint, control: `${base}/_sandbox` },
+      endpoints: {
+        ec2: `http://${host}:${started.ec2Port}`,
+        events: base,
+        sqs: `http://${host}:${proxy.port}`,
+        control: `${base}/_sandbox`,
+      },
       regions,
       accountId,
       control,
@@ -109,14 +129,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         if (stopped) return;
         stopped = true;
         clock.stop();
-        await http.close();
+        await started.close();
         await delivery.flush();
         sender.close();
+        await proxy.close();
         await sqs.stop();
       },
     };
   } catch (err) {
     clock.stop();
+    await http?.close();
+    await proxy.close();
     await sqs.stop();
     throw err;
   }

@@ -1,19 +1,10 @@
 import { DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { drain, failure, Harness, OTHER_REGION, queueWithRule, REGION, startHarness } from './support';
+import { callControl, drain, failure, Harness, OTHER_REGION, queueWithRule, REGION, startHarness } from './support';
 
 describe('sandbox control API over HTTP', () => {
   let h: Harness;
   let ec2: EC2Client;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${h.sandbox.endpoints.control}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    // Responses are asserted field by field; typing each route's JSON here would only restate the assertions.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const call = (method: string, path: string, body?: unknown) => callControl(h, method, path, body);
 
   beforeAll(async () => {
     h = await startHarness({ startTime: Date.UTC(2025, 5, 1, 12) });

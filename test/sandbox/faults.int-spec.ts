@@ -1,4 +1,11 @@
-import { DescribeInstancesCommand, DescribeKeyPairsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSpotInstanceRequestsCommand,
+  EC2Client,
+  RequestSpotInstancesCommand,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { AMI, drain, failure, Harness, queueWithRule, REGION, startHarness } from './support';
 
 describe('sandbox fault injection', () => {
@@ -58,6 +65,36 @@ describe('sandbox fault injection', () => {
     await h.advance(30);
     const found = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
     expect(found.Reservations![0].Instances![0].State!.Name).toBe('running');
+  });
+
+  it('should let DescribeSpotInstanceRequests lag: NotFound by id, left out of listings until N seconds old', async () => {
+    const {
+      spotInstanceRequestIds: [older],
+    } = h.sandbox.control.seedSpotRequests({ region: REGION, count: 1, ageSeconds: 3600 });
+    await h.advance(15);
+    const made = await ec2.send(
+      new RequestSpotInstancesCommand({ LaunchSpecification: { ImageId: AMI, InstanceType: 'm5.large' } }),
+    );
+    const newer = made.SpotInstanceRequests![0].SpotInstanceRequestId!;
+    h.sandbox.control.setFaults({ describeSpotRequestsLagSeconds: 20 });
+    const listed = async (filters = [{ Name: 'state', Values: ['open', 'active'] }]) =>
+      (await ec2.send(new DescribeSpotInstanceRequestsCommand({ Filters: filters }))).SpotInstanceRequests!.map(
+        (r) => r.SpotInstanceRequestId,
+      );
+
+    // The seeded request is 3600 s old by its create time but only 15 s in the sandbox: the lag follows the latter.
+    expect(await listed()).toEqual([]);
+    await h.advance(5);
+    expect(await listed()).toEqual([older]);
+    expect(
+      await failure(ec2.send(new DescribeSpotInstanceRequestsCommand({ SpotInstanceRequestIds: [newer] }))),
+    ).toMatchObject({
+      name: 'InvalidSpotInstanceRequestID.NotFound',
+    });
+    await h.advance(15);
+    expect(await listed()).toEqual([older, newer]);
+    const found = await ec2.send(new DescribeSpotInstanceRequestsCommand({ SpotInstanceRequestIds: [newer] }));
+    expect(found.SpotInstanceRequests![0].State).toBe('active');
   });
 
   it('should delay events by simulated seconds', async () => {

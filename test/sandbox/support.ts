@@ -96,6 +96,23 @@ export async function drain(h: Harness, region: string, queueUrl: string): Promi
   }
 }
 
+/** A control API call over HTTP. */
+export async function callControl(
+  h: Harness,
+  method: string,
+  path: string,
+  body?: unknown,
+  // Responses are asserted field by field; typing each route's JSON here would only restate the assertions.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${h.sandbox.endpoints.control}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
 /** The error an SDK call rejects with, for asserting on its code and HTTP status. */
 export async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
   try {

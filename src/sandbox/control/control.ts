@@ -108,6 +108,7 @@ export class SandboxControl {
     private readonly sender: SqsSender,
     private readonly faultsState: Faults,
     private readonly sqsEndpoint: string,
+    private readonly network: { settled(): Promise<void> },
   ) {}
 
   async reset(input: ResetInput = {}): Promise<void> {
@@ -118,6 +119,7 @@ export class SandboxControl {
     this.delivery.reset();
     if (input.rules) this.rules.clear();
     if (input.purgeQueues) await this.purgeQueues();
+    await this.settled();
   }
 
   seedInstances(input: SeedInstancesInput): { instanceIds: string[] } {
@@ -310,6 +312,14 @@ export class SandboxControl {
   clearFaults(): FaultSettings {
     this.faultsState.clear();
     return this.faultsState.settings;
+  }
+
+  /**
+   * Resolves once the listeners match the fault settings: a port closed by an outage is closed, one whose outage
+   * ended accepts again. `setFaults` applies everything else at once.
+   */
+  settled(): Promise<void> {
+    return this.network.settled();
   }
 
   /** Injects an event as if the AWS service had published it (PutEvents refuses `aws.*` sources, as AWS does). */

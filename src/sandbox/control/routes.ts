@@ -1,5 +1,5 @@
 import { INSTANCE_STATES, InstanceStateName, SpotRequestState } from '../ec2/model';
-import { FaultUpdate } from '../faults';
+import { EC2_OUTAGES, FaultUpdate, SQS_OUTAGES } from '../faults';
 import { SandboxControl } from './control';
 import { ControlError, Input } from './input';
 
@@ -90,8 +90,16 @@ export class ControlRoutes {
         return { ok: true };
       }],
       ['GET', /^\/faults$/, () => c.faults()],
-      ['POST', /^\/faults$/, (b) => c.setFaults(faultUpdate(b))],
-      ['DELETE', /^\/faults$/, () => c.clearFaults()],
+      ['POST', /^\/faults$/, async (b) => {
+        const settings = c.setFaults(faultUpdate(b));
+        await c.settled();
+        return settings;
+      }],
+      ['DELETE', /^\/faults$/, async () => {
+        const settings = c.clearFaults();
+        await c.settled();
+        return settings;
+      }],
       ['GET', /^\/events$/, () => c.deliveries()],
       ['POST', /^\/events$/, (b) => {
         const detail = b.raw('detail');
@@ -153,6 +161,8 @@ function requiredNum(b: Input, key: string): number {
 function faultUpdate(b: Input): FaultUpdate {
   const throttle = b.child('throttle');
   const events = b.child('events');
+  const sqs = b.child('sqs');
+  const ec2 = b.child('ec2');
   const actions = throttle?.raw('actions');
   if (actions !== undefined && (!Array.isArray(actions) || actions.some((a) => typeof a !== 'string'))) {
     throw new ControlError('throttle.actions must be a list of EC2 action names');
@@ -162,6 +172,9 @@ function faultUpdate(b: Input): FaultUpdate {
       ? { fraction: throttle.num('fraction', 0, 1), actions: actions as string[] | undefined }
       : undefined,
     describeInstancesLagSeconds: b.num('describeInstancesLagSeconds', 0),
+    describeSpotRequestsLagSeconds: b.num('describeSpotRequestsLagSeconds', 0),
+    sqs: sqs ? { outage: sqs.oneOf('outage', SQS_OUTAGES), errorStatus: sqs.num('errorStatus', 500, 503) } : undefined,
+    ec2: ec2 ? { outage: ec2.oneOf('outage', EC2_OUTAGES) } : undefined,
     events: events
       ? {
           delaySeconds: events.num('delaySeconds', 0),

@@ -89,6 +89,8 @@ export interface SpotRequest extends Sequenced {
   readonly type: SpotRequestType;
   readonly launch: LaunchSpec;
   readonly createTime: number;
+  /** When the sandbox created it (differs from createTime for seeded requests); drives the describe lag. */
+  readonly createdAt: number;
   readonly productDescription: string;
   readonly validFrom?: number;
   readonly validUntil?: number;

@@ -60,6 +60,7 @@ export class SpotRequests {
         type: input.type,
         launch: input.launch,
         createTime: seeded?.createTime ?? now,
+        createdAt: now,
         productDescription: 'Linux/UNIX',
         validFrom: input.validFrom,
         validUntil: input.validUntil,

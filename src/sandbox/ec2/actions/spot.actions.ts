@@ -107,15 +107,21 @@ export const requestSpotInstances = action(
 export const describeSpotInstanceRequests = action(
   ['SpotInstanceRequestId', 'Filter', 'MaxResults', 'NextToken', 'DryRun'],
   (ctx) => {
-    const { q, region } = ctx;
+    const { q, region, ec2 } = ctx;
     const ids = q.strList('SpotInstanceRequestId');
     checkSpotIds(ids);
     const accept = compileFilters(parseFilters(q), SPOT_REQUEST_FILTERS);
     const page = pageRequest(q, 'DescribeSpotInstanceRequests', { min: 5, max: 1000 });
+    const lagMs = ctx.faults.settings.describeSpotRequestsLagSeconds * 1000;
+    const visibleAfter = ec2.clock.now() - lagMs;
+    const visible = (r: SpotRequest) => lagMs === 0 || r.createdAt <= visibleAfter;
     let source: Iterable<SpotRequest> = region.spotOrder.from(page.afterSeq);
     if (ids.length > 0) {
       const unique = [...new Set(ids)];
-      const missing = unique.filter((id) => !region.spotRequests.has(id));
+      const missing = unique.filter((id) => {
+        const request = region.spotRequests.get(id);
+        return !request || !visible(request);
+      });
       if (missing.length > 0) throw notFound('InvalidSpotInstanceRequestID.NotFound', 'spot instance request', missing);
       source = unique
         .map((id) => region.spotRequests.get(id) as SpotRequest)
@@ -123,7 +129,7 @@ export const describeSpotInstanceRequests = action(
         .sort((a, b) => a.seq - b.seq);
     }
     checkDryRun(ctx);
-    const result = takePage(source, accept, page.limit, 'DescribeSpotInstanceRequests');
+    const result = takePage(source, (r) => visible(r) && accept(r), page.limit, 'DescribeSpotInstanceRequests');
     return { spotInstanceRequestSet: result.items.map(renderSpotRequest), nextToken: result.nextToken };
   },
 );
