@@ -96,6 +96,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     );
     const control = new SandboxControl(ec2, clock, rules, delivery, sender, faults, sqs.endpoint, {
       settled: () => Promise.all([proxy.settled(), http?.settled()]).then(() => undefined),
+      heldEc2Requests: () => http?.heldRequests ?? 0,
     });
     const started = await SandboxHttp.start(
       host,

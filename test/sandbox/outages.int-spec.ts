@@ -105,17 +105,18 @@ describe('sandbox outages: SQS and EC2 unreachable', () => {
 
     h.sandbox.control.setFaults({ ec2: { outage: 'hang' } });
     await h.sandbox.control.settled();
+    const held = failure(ec2.send(new DescribeKeyPairsCommand({})));
+    while (h.sandbox.control.state({ summary: true }).heldEc2Requests === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const impatient = ec2Client({
       requestHandler: new NodeHttpHandler({ requestTimeout: 200, throwOnRequestTimeout: true }),
     });
     expect(await failure(impatient.send(new DescribeInstancesCommand({})))).toMatchObject({ name: 'TimeoutError' });
-    const held = ec2.send(new DescribeKeyPairsCommand({}));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(h.sandbox.control.state({ summary: true }).faults.ec2.outage).toBe('hang');
     h.sandbox.control.clearFaults();
     await h.sandbox.control.settled();
     // A request held by the hang is cut when it ends, never answered late.
-    expect((await failure(held)).message).toMatch(RESET);
+    expect((await held).message).toMatch(RESET);
     await impatient.send(new DescribeInstancesCommand({}));
   });
 

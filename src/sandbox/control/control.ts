@@ -108,7 +108,7 @@ export class SandboxControl {
     private readonly sender: SqsSender,
     private readonly faultsState: Faults,
     private readonly sqsEndpoint: string,
-    private readonly network: { settled(): Promise<void> },
+    private readonly network: { settled(): Promise<void>; heldEc2Requests(): number },
   ) {}
 
   async reset(input: ResetInput = {}): Promise<void> {
@@ -349,7 +349,9 @@ export class SandboxControl {
 
   state(query: StateQuery = {}): SandboxState {
     if (query.region !== undefined) this.region(query.region);
-    return describeState(this.ec2, this.rules, this.faultsState, this.delivery, this.clockState(), query);
+    return describeState(this.ec2, this.rules, this.faultsState, this.delivery, this.clockState(), query, {
+      heldEc2Requests: this.network.heldEc2Requests(),
+    });
   }
 
   instance(instanceId: string): Instance | undefined {

@@ -34,6 +34,8 @@ export interface SandboxState {
   regions: Record<string, RegionSnapshot>;
   rules?: Record<string, unknown>[];
   faults: FaultSettings;
+  /** EC2 requests an `ec2.outage` of `hang` holds unanswered right now. */
+  heldEc2Requests: number;
   events: DeliveryStats;
 }
 
@@ -101,6 +103,7 @@ export function describeState(
   delivery: EventDelivery,
   clock: SandboxState['clock'],
   query: StateQuery,
+  network: { heldEc2Requests: number },
 ): SandboxState {
   const limit = query.limit ?? 1000;
   const regions: Record<string, RegionSnapshot> = {};
@@ -157,6 +160,7 @@ export function describeState(
             targets: [...r.targets.values()].map((t) => ({ id: t.Id, arn: t.Arn })),
           })),
     faults: faults.settings,
+    heldEc2Requests: network.heldEc2Requests,
     events: { ...delivery.stats },
   };
 }

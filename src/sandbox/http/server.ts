@@ -64,6 +64,10 @@ export class SandboxHttp {
     return this.ec2Only.port;
   }
 
+  get heldRequests(): number {
+    return this.hung.size;
+  }
+
   apply(fault: Ec2Fault): void {
     const previous = this.fault.outage;
     this.fault = { ...fault };
