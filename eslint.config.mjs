@@ -19,6 +19,24 @@ export default tseslint.config(
     },
   },
   {
+    // Request bodies: JSON null is a value, not an absent field (see src/api/dto/omittable.ts).
+    files: ['src/api/**/*.ts', 'src/**/*.dto.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              importNames: ['IsOptional'],
+              message: 'IsOptional lets null through every rule: use IsOmittable (src/api/dto/omittable.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Commands talk to a person on stdout and stderr.
     files: ['src/cli/**/*.ts'],
     rules: { 'no-console': 'off' },

@@ -1,5 +1,7 @@
-import { INestApplication } from '@nestjs/common';
+import type { NestApplicationOptions } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
+import { refuseUnsafeBodies } from './api/body-shape';
 import { ErrorFilter } from './api/error.filter';
 import { launchExamplesPatch } from './api/launch/launch-examples';
 import { requestIdMiddleware } from './common/request-id';
@@ -8,9 +10,17 @@ import { createValidationPipe } from './api/validation';
 import { AppConfig } from './config/app-config';
 import { Metrics } from './metrics/metrics.service';
 
+/**
+ * How the HTTP app is created, by main.ts and the e2e tests alike: without Nest's default body parsers,
+ * because the API takes JSON only (SPEC §8) and `configureApp` puts the body check right after its parser.
+ */
+export const HTTP_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
+
 /** Everything applied to the HTTP app, shared by main.ts and the e2e tests. */
-export function configureApp(app: INestApplication): INestApplication {
+export function configureApp(app: NestExpressApplication): NestExpressApplication {
   app.use(requestIdMiddleware);
+  app.useBodyParser('json');
+  app.use(refuseUnsafeBodies);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
   countRequests(app);
@@ -19,7 +29,7 @@ export function configureApp(app: INestApplication): INestApplication {
 }
 
 /** HTTP requests by route pattern (never the raw path: ids would explode the label set) and status. */
-function countRequests(app: INestApplication): void {
+function countRequests(app: NestExpressApplication): void {
   const metrics = app.get(Metrics);
   app.use((req: Request, res: Response, next: NextFunction) => {
     const stop = metrics.httpDuration.startTimer();

@@ -1,12 +1,13 @@
 import './instrument';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { ApiClients, DEVELOPMENT_CLIENT_ID } from './api/auth/api-clients.service';
 import { AppModule } from './app.module';
 import { AppConfig, loadConfig } from './config/app-config';
 import { InvalidConfigError } from './config/env';
-import { configureApp } from './configure-app';
+import { configureApp, HTTP_APP_OPTIONS } from './configure-app';
 import { resolveCloud } from './cloud';
 import { resolveDatabase } from './database';
 import { createBootLogger } from './logging/logging';
@@ -26,7 +27,10 @@ async function main(): Promise<void> {
   const boot = createBootLogger(config);
   const database = await resolveDatabase(config, (line) => boot.info({ context: 'Database' }, line));
   const cloud = await resolveCloud(database.config, (entry) => boot.info({ context: 'Sandbox', ...entry }));
-  const app = await NestFactory.create(AppModule.forRoot(cloud.config), { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(cloud.config), {
+    ...HTTP_APP_OPTIONS,
+    bufferLogs: true,
+  });
   const logger = app.get(Logger);
   app.useLogger(logger);
   configureApp(app);

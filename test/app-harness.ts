@@ -1,9 +1,9 @@
-import { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
 import { AppConfig } from '../src/config/app-config';
-import { configureApp } from '../src/configure-app';
+import { configureApp, HTTP_APP_OPTIONS } from '../src/configure-app';
 import { Sandbox, SandboxOptions, startSandbox } from '../src/sandbox';
 import { createTestDatabase, TestDatabase } from './db';
 
@@ -18,7 +18,7 @@ export interface AppHarnessOptions {
 }
 
 export interface AppHarness {
-  app: INestApplication;
+  app: NestExpressApplication;
   module: TestingModule;
   config: AppConfig;
   sandbox: Sandbox;
@@ -58,7 +58,9 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     ...options.env,
   });
   const module = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  const app = configureApp(module.createNestApplication({ logger: ['error', 'warn'] }));
+  const app = configureApp(
+    module.createNestApplication<NestExpressApplication>({ ...HTTP_APP_OPTIONS, logger: ['error', 'warn'] }),
+  );
   if (options.init !== false) await app.init();
   const dataSource = module.get(DataSource);
   return {

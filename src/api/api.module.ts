@@ -13,6 +13,7 @@ import { PricesController } from './prices.controller';
 import { WorkerTypesController } from './worker-types.controller';
 import { WorkerTypesService } from './worker-types.service';
 import { KeyPairsService } from './key-pairs.service';
+import { LaunchBodyPipe } from './launch/launch-body';
 import { LaunchService } from './launch/launch.service';
 import { RegionController } from './region.controller';
 import { TerminationService } from './termination.service';
@@ -27,6 +28,7 @@ import { TerminationService } from './termination.service';
     WorkerTypesService,
     QueuesService,
     RegionPipe,
+    LaunchBodyPipe,
     KeyPairsService,
     LaunchService,
     TerminationService,

@@ -10,11 +10,12 @@ import {
 import { PriceCache } from '../pricing/price-cache.service';
 import { ErrorDto } from './dto/error.dto';
 import {
-  parseRestrictions,
   PriceEntryDto,
   PriceRestrictionsDto,
   RestrictionDto,
+  RestrictionsPipe,
   toPriceEntryDto,
+  toRestriction,
 } from './dto/prices.dto';
 import { Endpoint } from './endpoint.decorator';
 
@@ -62,7 +63,7 @@ export class PricesController {
   @ApiExtraModels(RestrictionDto, PriceRestrictionsDto)
   @ApiOkResponse({ type: [PriceEntryDto] })
   @ApiServiceUnavailableResponse(NOT_YET)
-  filtered(@Body() body: unknown): PriceEntryDto[] {
-    return this.prices.filtered(parseRestrictions(body)).map(toPriceEntryDto);
+  filtered(@Body(RestrictionsPipe) restrictions: RestrictionDto[]): PriceEntryDto[] {
+    return this.prices.filtered(restrictions.map(toRestriction)).map(toPriceEntryDto);
   }
 }

@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, Param, Put } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { ErrorDto } from './dto/error.dto';
 import { RequestSpotInstanceDto, RunInstanceDto } from './dto/launch.dto';
 import { KeyPairsService } from './key-pairs.service';
+import { LaunchBody } from './launch/launch-body';
 import { LaunchService } from './launch/launch.service';
 import { TerminationService } from './termination.service';
 import { WorkerTypeHealthDto, WorkerTypeStateDto, WorkerTypeStatsDto } from './dto/state.dto';
@@ -87,7 +88,7 @@ export class WorkerTypesController {
   @ApiServiceUnavailableResponse(UNAVAILABLE)
   requestSpotInstance(
     @Param('workerType', WorkerTypePipe) workerType: string,
-    @Body() body: Record<string, unknown>,
+    @LaunchBody() body: RequestSpotInstanceDto,
   ): Promise<void> {
     return this.launches.requestSpotInstance(workerType, body);
   }
@@ -108,7 +109,7 @@ export class WorkerTypesController {
   @ApiServiceUnavailableResponse(UNAVAILABLE)
   runInstance(
     @Param('workerType', WorkerTypePipe) workerType: string,
-    @Body() body: Record<string, unknown>,
+    @LaunchBody() body: RunInstanceDto,
   ): Promise<void> {
     return this.launches.runInstance(workerType, body);
   }

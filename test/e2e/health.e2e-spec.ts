@@ -1,16 +1,19 @@
 import { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { AppConfig } from '../../src/config/app-config';
-import { configureApp } from '../../src/configure-app';
+import { configureApp, HTTP_APP_OPTIONS } from '../../src/configure-app';
 import { createTestDatabase, TestDatabase } from '../db';
 
 async function startApp(databaseUrl: string): Promise<INestApplication> {
   const config = AppConfig.forTest({ DATABASE_URL: databaseUrl, RUN_MIGRATIONS: false });
   const module = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  const app = configureApp(module.createNestApplication({ logger: false }));
+  const app = configureApp(
+    module.createNestApplication<NestExpressApplication>({ ...HTTP_APP_OPTIONS, logger: false }),
+  );
   await app.init();
   return app;
 }

@@ -11,7 +11,6 @@ import {
   IsInt,
   IsNumber,
   IsObject,
-  IsOptional,
   IsPositive,
   IsString,
   Length,
@@ -21,6 +20,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsOmittable } from './omittable';
 
 /** The keys a launch specification must have (SPEC §8). */
 export const MANDATORY_LAUNCH_KEYS = ['ImageId', 'InstanceType', 'KeyName'] as const;
@@ -46,29 +46,29 @@ const ID = (prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
 const mandatory = { message: (a: { property: string }) => `${a.property} is mandatory` };
 
 export class EbsDto {
-  @ApiPropertyOptional({ example: 50 }) @IsOptional() @IsInt() @Min(1) @Max(65536) VolumeSize?: number;
+  @ApiPropertyOptional({ example: 50 }) @IsOmittable() @IsInt() @Min(1) @Max(65536) VolumeSize?: number;
   @ApiPropertyOptional({ enum: ['standard', 'gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1'], example: 'gp3' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['standard', 'gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1'])
   VolumeType?: VolumeType;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() DeleteOnTermination?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(100) Iops?: number;
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(125) Throughput?: number;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() Encrypted?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2048) KmsKeyId?: string;
-  @ApiPropertyOptional() @IsOptional() @Matches(ID('snap')) SnapshotId?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() DeleteOnTermination?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsInt() @Min(100) Iops?: number;
+  @ApiPropertyOptional() @IsOmittable() @IsInt() @Min(125) Throughput?: number;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() Encrypted?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(2048) KmsKeyId?: string;
+  @ApiPropertyOptional() @IsOmittable() @Matches(ID('snap')) SnapshotId?: string;
 }
 
 export class BlockDeviceMappingDto {
   @ApiProperty({ example: '/dev/xvda' }) @IsString() @Length(1, 64) DeviceName!: string;
-  @ApiPropertyOptional({ type: EbsDto }) @IsOptional() @IsObject() @ValidateNested() @Type(() => EbsDto) Ebs?: EbsDto;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) NoDevice?: string;
-  @ApiPropertyOptional({ example: 'ephemeral0' }) @IsOptional() @IsString() @MaxLength(64) VirtualName?: string;
+  @ApiPropertyOptional({ type: EbsDto }) @IsOmittable() @IsObject() @ValidateNested() @Type(() => EbsDto) Ebs?: EbsDto;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(64) NoDevice?: string;
+  @ApiPropertyOptional({ example: 'ephemeral0' }) @IsOmittable() @IsString() @MaxLength(64) VirtualName?: string;
 }
 
 export class IamInstanceProfileDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2048) Arn?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) Name?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(2048) Arn?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(128) Name?: string;
 }
 
 export class MonitoringDto {
@@ -76,37 +76,37 @@ export class MonitoringDto {
 }
 
 export class GroupIdentifierDto {
-  @ApiPropertyOptional() @IsOptional() @Matches(ID('sg')) GroupId?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) GroupName?: string;
+  @ApiPropertyOptional() @IsOmittable() @Matches(ID('sg')) GroupId?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(255) GroupName?: string;
 }
 
 export class NetworkInterfaceDto {
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(31) DeviceIndex?: number;
-  @ApiPropertyOptional() @IsOptional() @Matches(ID('eni')) NetworkInterfaceId?: string;
-  @ApiPropertyOptional() @IsOptional() @Matches(ID('subnet')) SubnetId?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsInt() @Min(0) @Max(31) DeviceIndex?: number;
+  @ApiPropertyOptional() @IsOmittable() @Matches(ID('eni')) NetworkInterfaceId?: string;
+  @ApiPropertyOptional() @IsOmittable() @Matches(ID('subnet')) SubnetId?: string;
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(16)
   @Matches(ID('sg'), { each: true })
   Groups?: string[];
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() AssociatePublicIpAddress?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() DeleteOnTermination?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) Description?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) PrivateIpAddress?: string;
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(64) SecondaryPrivateIpAddressCount?: number;
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(64) Ipv6AddressCount?: number;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() AssociatePublicIpAddress?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() DeleteOnTermination?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(255) Description?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(64) PrivateIpAddress?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsInt() @Min(0) @Max(64) SecondaryPrivateIpAddressCount?: number;
+  @ApiPropertyOptional() @IsOmittable() @IsInt() @Min(0) @Max(64) Ipv6AddressCount?: number;
 }
 
 export class PlacementDto {
   @ApiPropertyOptional({ example: 'us-east-1a', description: 'Must be a zone of the request’s Region' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @Length(1, 64)
   AvailabilityZone?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) GroupName?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(255) GroupName?: string;
   @ApiPropertyOptional({ enum: ['default', 'dedicated', 'host'] })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['default', 'dedicated', 'host'])
   Tenancy?: Tenancy;
 }
@@ -133,27 +133,27 @@ export class LaunchSpecificationDto {
   KeyName!: string;
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(16)
   @IsString({ each: true })
   SecurityGroups?: string[];
 
   @ApiPropertyOptional({ type: [String], example: ['sg-0123456789abcdef0'] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(16)
   @Matches(ID('sg'), { each: true, message: 'each of SecurityGroupIds must be a security group id (sg-...)' })
   SecurityGroupIds?: string[];
 
   @ApiPropertyOptional({ description: 'Deprecated by EC2; accepted, and not sent with RunInstances' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(64)
   AddressingType?: string;
 
   @ApiPropertyOptional({ type: [BlockDeviceMappingDto] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(32)
   @IsObject({ each: true })
@@ -161,26 +161,26 @@ export class LaunchSpecificationDto {
   @Type(() => BlockDeviceMappingDto)
   BlockDeviceMappings?: BlockDeviceMappingDto[];
 
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() EbsOptimized?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() EbsOptimized?: boolean;
 
   @ApiPropertyOptional({ type: IamInstanceProfileDto })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   @ValidateNested()
   @Type(() => IamInstanceProfileDto)
   IamInstanceProfile?: IamInstanceProfileDto;
 
-  @ApiPropertyOptional() @IsOptional() @Matches(ID('aki')) KernelId?: string;
+  @ApiPropertyOptional() @IsOmittable() @Matches(ID('aki')) KernelId?: string;
 
   @ApiPropertyOptional({ type: MonitoringDto })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   @ValidateNested()
   @Type(() => MonitoringDto)
   Monitoring?: MonitoringDto;
 
   @ApiPropertyOptional({ type: [NetworkInterfaceDto] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(8)
   @IsObject({ each: true })
@@ -189,17 +189,17 @@ export class LaunchSpecificationDto {
   NetworkInterfaces?: NetworkInterfaceDto[];
 
   @ApiPropertyOptional({ type: PlacementDto })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   @ValidateNested()
   @Type(() => PlacementDto)
   Placement?: PlacementDto;
 
-  @ApiPropertyOptional() @IsOptional() @Matches(ID('ari')) RamdiskId?: string;
-  @ApiPropertyOptional({ example: 'subnet-0123456789abcdef0' }) @IsOptional() @Matches(ID('subnet')) SubnetId?: string;
+  @ApiPropertyOptional() @IsOmittable() @Matches(ID('ari')) RamdiskId?: string;
+  @ApiPropertyOptional({ example: 'subnet-0123456789abcdef0' }) @IsOmittable() @Matches(ID('subnet')) SubnetId?: string;
 
   @ApiPropertyOptional({ description: 'Base64, at most 16 KiB decoded' })
-  @IsOptional()
+  @IsOmittable()
   @IsBase64(undefined, { message: 'UserData must be base64' })
   @MaxLength(21848)
   UserData?: string;
@@ -248,7 +248,7 @@ export class RunInstanceDto extends LaunchBase {
     example: 0.5,
     description: 'Spot only: maximum price, USD per hour (default: on-demand price)',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'SpotPrice must be a positive number' })
   @IsPositive({ message: 'SpotPrice must be a positive number' })
   SpotPrice?: number;

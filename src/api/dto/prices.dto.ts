@@ -77,7 +77,7 @@ export class RestrictionDto {
         'a number >= 0 (or numeric string) for price/minPrice/maxPrice',
     },
   })
-  restriction!: unknown;
+  restriction!: string | string[] | number;
 }
 
 export class PriceRestrictionsDto {
@@ -106,7 +106,7 @@ export function toRestriction(dto: RestrictionDto): Restriction {
     case 'type':
       return {
         key: dto.key,
-        restriction: Array.isArray(dto.restriction) ? (dto.restriction as string[]) : [dto.restriction as string],
+        restriction: Array.isArray(dto.restriction) ? dto.restriction : [String(dto.restriction)],
       };
     case 'price':
     case 'minPrice':
@@ -121,7 +121,7 @@ export const toPriceEntryDto = (e: PriceEntry): PriceEntryDto => ({ ...e });
  * The restrictions of `POST /v1/prices`: the list SPEC §7 describes, or `{restrictions: [...]}`. Every
  * broken rule is named (`[1].key`, or `restrictions[1].key` in the object form).
  */
-export function parseRestrictions(body: unknown): Restriction[] {
+export function parseRestrictions(body: unknown): RestrictionDto[] {
   const listForm = Array.isArray(body);
   const wrapped: unknown = listForm ? { restrictions: body } : body;
   if (typeof wrapped !== 'object' || wrapped === null) {
@@ -137,5 +137,11 @@ export function parseRestrictions(body: unknown): Restriction[] {
         : reasons,
     );
   }
-  return dto.restrictions.map(toRestriction);
+  return dto.restrictions;
 }
+
+/**
+ * The body of `POST /v1/prices` as `RestrictionDto[]`. A pipe of its own: the two accepted forms are not
+ * one class the global ValidationPipe could check (it leaves an array-typed parameter alone).
+ */
+export const RestrictionsPipe = { transform: parseRestrictions };

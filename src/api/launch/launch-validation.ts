@@ -3,7 +3,7 @@ import { validateSync } from 'class-validator';
 import { keyPairNameFor, NamingConfig } from '../../aws/naming';
 import { Reason } from '../../common/errors';
 import { Failure, validationReasons } from '../validation';
-import { LaunchSpecificationDto, RequestSpotInstanceDto, RunInstanceDto } from '../dto/launch.dto';
+import { RequestSpotInstanceDto, RunInstanceDto } from '../dto/launch.dto';
 
 /** The rules of SPEC §8's launch validation, in the order it lists them; reasons are reported in this order. */
 export const LAUNCH_RULES = [
@@ -26,11 +26,6 @@ const SPEC_KEY: Record<LaunchKind, 'LaunchSpecification' | 'LaunchInfo'> = {
   'spot-request': 'LaunchSpecification',
   instance: 'LaunchInfo',
 };
-
-export interface ValidatedLaunch<T> {
-  body: T;
-  spec: LaunchSpecificationDto;
-}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -67,7 +62,7 @@ export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto
   workerType: string,
   raw: unknown,
   ctx: LaunchValidationContext,
-): { reasons: Reason[]; launch?: ValidatedLaunch<T> } {
+): { reasons: Reason[]; launch?: T } {
   if (!isObject(raw)) return { reasons: [{ rule: 'schema', message: 'the body must be a JSON object' }] };
   const specKey = SPEC_KEY[kind];
   const cls: new () => object = kind === 'spot-request' ? RequestSpotInstanceDto : RunInstanceDto;
@@ -118,5 +113,5 @@ export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto
   const order = (r: Reason) => LAUNCH_RULES.indexOf(r.rule as LaunchRule);
   reasons.sort((a, b) => order(a) - order(b));
   if (reasons.length > 0) return { reasons };
-  return { reasons, launch: { body, spec: spec as LaunchSpecificationDto } };
+  return { reasons, launch: body };
 }

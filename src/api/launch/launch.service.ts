@@ -8,7 +8,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import { awsErrorCode } from '../../aws/aws-error';
 import { AwsClients } from '../../aws/aws-clients.service';
 import { resourceTags } from '../../aws/naming';
-import { InputError } from '../../common/errors';
 import { AppConfig } from '../../config/app-config';
 import { isLiveInstanceState } from '../../state/entities';
 import { InstanceRepository } from '../../state/instance.repository';
@@ -18,7 +17,6 @@ import { UsageRepository } from '../../state/usage.repository';
 import { RequestSpotInstanceDto, RunInstanceDto } from '../dto/launch.dto';
 import { translateEc2Error } from '../ec2-answers';
 import { KeyPairsService } from '../key-pairs.service';
-import { LaunchKind, validateLaunch, ValidatedLaunch } from './launch-validation';
 
 /** EC2 wants a decimal string; `String(1e-7)` would give it an exponent. */
 export function formatPrice(price: number): string {
@@ -29,8 +27,8 @@ const keyPairHint = (code: string) =>
   code === 'InvalidKeyPair.NotFound' ? 'call ensureKeyPair for this worker type first' : undefined;
 
 /**
- * The two launch endpoints: every rule checked before EC2 is asked anything, then a DryRun, then the
- * launch itself with the caller's ClientToken, so that a retry launches nothing twice.
+ * The two launch endpoints, given a body that passed every rule EC2 is not needed for: a DryRun, then
+ * the launch itself with the caller's ClientToken, so that a retry launches nothing twice.
  */
 @Injectable()
 export class LaunchService {
@@ -46,8 +44,9 @@ export class LaunchService {
     private readonly keyPairs: KeyPairsService,
   ) {}
 
-  async requestSpotInstance(workerType: string, raw: unknown): Promise<void> {
-    const { body, spec } = this.validate<RequestSpotInstanceDto>('spot-request', workerType, raw);
+  /** `body` has passed every rule that needs no EC2 (`LaunchBodyPipe`). */
+  async requestSpotInstance(workerType: string, body: RequestSpotInstanceDto): Promise<void> {
+    const spec = body.LaunchSpecification;
     const input: RequestSpotInstancesCommandInput = {
       ClientToken: body.ClientToken,
       SpotPrice: formatPrice(body.SpotPrice),
@@ -98,8 +97,9 @@ export class LaunchService {
     });
   }
 
-  async runInstance(workerType: string, raw: unknown): Promise<void> {
-    const { body, spec } = this.validate<RunInstanceDto>('instance', workerType, raw);
+  /** `body` has passed every rule that needs no EC2 (`LaunchBodyPipe`). */
+  async runInstance(workerType: string, body: RunInstanceDto): Promise<void> {
+    const spec = body.LaunchInfo;
     // AddressingType has no RunInstances counterpart (EC2 deprecated it); it is accepted and left out.
     const { AddressingType: _unused, ...launch } = spec;
     const tags = resourceTags(this.config.managerId, workerType);
@@ -160,20 +160,6 @@ export class LaunchService {
       ids: launched.map((i) => i.InstanceId),
       clientToken: body.ClientToken,
     });
-  }
-
-  private validate<T extends RequestSpotInstanceDto | RunInstanceDto>(
-    kind: LaunchKind,
-    workerType: string,
-    raw: unknown,
-  ): ValidatedLaunch<T> {
-    const { reasons, launch } = validateLaunch<T>(kind, workerType, raw, this.config);
-    if (!launch) {
-      const error = InputError.of(reasons);
-      this.log.log({ msg: 'launch refused', workerType, kind, rules: [...new Set(reasons.map((r) => r.rule))] });
-      throw error;
-    }
-    return launch;
   }
 
   /** One EC2 call of a launch; its refusals become 400s naming the rule (`dry-run` or `ec2`). */
