@@ -4,24 +4,29 @@ import * as Sentry from '@sentry/nestjs';
 import { hostname } from 'node:os';
 import { Metrics } from '../metrics/metrics.service';
 import { JobRunRepository } from '../state/job-run.repository';
-import { LeaderLock } from '../state/leader-lock.service';
+import { LeaderLock, LeaderLockLostError } from '../state/leader-lock.service';
 
 /** What one tick did. */
 export type TickResult =
   | 'ran'
   | 'failed'
+  /** The leader lock was lost during the run: it was fenced (SPEC §9). */
+  | 'aborted'
   /** This replica's previous run is still going: runs never overlap. */
   | 'busy'
   /** Another replica holds the job's leader lock. */
   | 'not-leader'
-  /** Another replica ran it less than most of an interval ago. */
+  /** Another replica finished a run that started less than most of an interval ago. */
   | 'recent'
   | 'stopped';
 
 export interface JobRunRecord {
   started: Date;
+  /** When the work returned; for an aborted run that may be well after the lock was lost. */
   finished: Date;
   ok: boolean;
+  /** When the lock was lost, for a fenced run: nothing of the run happened after this. */
+  fencedAt?: Date;
 }
 
 export interface JobRunnerOptions<T> {
@@ -30,20 +35,27 @@ export interface JobRunnerOptions<T> {
   leader: LeaderLock;
   runs: JobRunRepository;
   metrics: Metrics;
-  work: () => Promise<T>;
+  /**
+   * The job. `signal` aborts when this replica loses the job's leader lock: from then on the work
+   * must make no EC2 mutation (hand it to the EC2 calls) and no state write (`signal.throwIfAborted()`
+   * before each).
+   */
+  work: (signal: AbortSignal) => Promise<T>;
   /** Fields for the log line of a successful run. */
   summary: (result: T) => Record<string, unknown>;
 }
 
-/** Below this share of the interval since the last start (on any replica), a tick does not run again. */
+/** Below this share of the interval since the last finished run's start (on any replica), a tick does not run again. */
 const MIN_GAP_SHARE = 0.8;
 const HISTORY = 100;
 const RUNNER = `${hostname()}:${process.pid}`;
+const RECENT = Symbol('recent');
 
 /**
  * Runs one periodic job (STYLE §9): a tick never overlaps the previous one, runs only on the replica
- * holding the job's leader lock (SPEC §9), is timed and logged, and reports a failure to Sentry
- * instead of throwing — a failed run never stops the schedule or the process.
+ * holding the job's leader lock (SPEC §9) and is fenced when that lock is lost, is timed and logged,
+ * and reports a failure to Sentry instead of throwing — a failed run never stops the schedule or the
+ * process.
  */
 export class JobRunner<T> {
   /** This replica's recent runs, oldest first. */
@@ -92,25 +104,34 @@ export class JobRunner<T> {
     const { name, leader, runs, intervalSeconds, metrics } = this.options;
     let started: Date | undefined;
     try {
-      const locked = await leader.withLock(name, async () => {
-        if (!(await runs.start(name, RUNNER, force ? 0 : intervalSeconds * MIN_GAP_SHARE))) return 'recent' as const;
+      const locked = await leader.withLock(name, async (signal) => {
+        const run = await runs.start(name, RUNNER, force ? 0 : intervalSeconds * MIN_GAP_SHARE);
+        if (!run) return RECENT;
         // Timed and recorded inside the lock: the history shows when this replica really held the job.
         started = new Date();
+        let fencedAt: Date | undefined;
+        const onAbort = (): void => {
+          fencedAt = new Date();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
         let ok = false;
         try {
-          const result = await this.options.work();
-          await runs.finish(name, true, null);
+          const result = await this.options.work(signal);
+          signal.throwIfAborted();
+          await runs.finish(run, true, null);
           ok = true;
           return result;
         } catch (err) {
-          await runs.finish(name, false, errorMessage(err)).catch(() => undefined);
+          if (signal.aborted) await runs.abort(run, errorMessage(signal.reason)).catch(() => undefined);
+          else await runs.finish(run, false, errorMessage(err)).catch(() => undefined);
           throw err;
         } finally {
-          this.history.push({ started, finished: new Date(), ok });
+          signal.removeEventListener('abort', onAbort);
+          this.history.push({ started, finished: new Date(), ok, ...(fencedAt ? { fencedAt } : {}) });
           if (this.history.length > HISTORY) this.history.shift();
         }
       });
-      if (!locked.acquired || locked.result === 'recent') {
+      if (!locked.acquired || locked.result === RECENT) {
         metrics.jobRuns.inc({ job: name, outcome: 'skipped' });
         this.log.debug({ msg: 'skipped: another replica leads or ran it lately', job: name });
         return locked.acquired ? 'recent' : 'not-leader';
@@ -122,10 +143,16 @@ export class JobRunner<T> {
       return 'ran';
     } catch (err) {
       const ms = started ? Date.now() - started.getTime() : undefined;
+      if (ms !== undefined) metrics.jobDuration.observe({ job: name }, ms / 1000);
+      if (err instanceof LeaderLockLostError) {
+        this.log.warn({ msg: `${name} aborted: leader lock lost`, job: name, ms, err: errorMessage(err) });
+        Sentry.captureException(err, { level: 'warning', tags: { job: name } });
+        metrics.jobRuns.inc({ job: name, outcome: 'aborted' });
+        return 'aborted';
+      }
       this.log.error({ msg: `${name} failed`, job: name, ms, err: errorMessage(err) });
       Sentry.captureException(err, { tags: { job: name } });
       metrics.jobRuns.inc({ job: name, outcome: 'failed' });
-      if (ms !== undefined) metrics.jobDuration.observe({ job: name }, ms / 1000);
       return 'failed';
     }
   }

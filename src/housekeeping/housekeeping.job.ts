@@ -26,7 +26,7 @@ export class HousekeepingJob implements OnApplicationBootstrap, BeforeApplicatio
       leader,
       runs,
       metrics,
-      work: () => housekeeping.runOnce(),
+      work: (signal) => housekeeping.runOnce(signal),
       summary: (o) => ({
         regions: o.regions.length,
         zombiesKilled: sum(o, 'zombiesKilled'),

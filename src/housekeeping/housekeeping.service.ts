@@ -65,16 +65,23 @@ export class HousekeepingService {
     private readonly poller: SpotPoller,
   ) {}
 
-  /** One sweep of every region; throws HousekeepingError (once all are done) if any region failed. */
-  async runOnce(): Promise<HousekeepingRunOutcome> {
-    const regions = await Promise.all(this.config.regions.map((region) => this.sweepRegion(region)));
+  /**
+   * One sweep of every region; throws HousekeepingError (once all are done) if any region failed.
+   * Once `signal` aborts (the run was fenced, SPEC §9), no EC2 mutation and no state write of it
+   * happens: the sweep rejects with the signal's reason.
+   */
+  async runOnce(signal?: AbortSignal): Promise<HousekeepingRunOutcome> {
+    const regions = await Promise.all(this.config.regions.map((region) => this.sweepRegion(region, signal)));
     const outcome = { regions };
     if (regions.some((r) => r.error)) throw new HousekeepingError(outcome);
     return outcome;
   }
 
-  /** Sweeps one region; never throws: a failure is in the outcome's `error`, beside what was done before it. */
-  async sweepRegion(region: string): Promise<HousekeepingOutcome> {
+  /**
+   * Sweeps one region; never throws but when fenced: a failure is in the outcome's `error`, beside what
+   * was done before it.
+   */
+  async sweepRegion(region: string, signal?: AbortSignal): Promise<HousekeepingOutcome> {
     const started = new Date();
     const phases: Record<string, number> = {};
     const outcome: HousekeepingOutcome = {
@@ -92,8 +99,9 @@ export class HousekeepingService {
       error: null,
     };
     try {
-      await this.sweep(region, outcome, phases);
+      await this.sweep(region, outcome, phases, signal);
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       outcome.error = err instanceof Error ? err.message : String(err);
       this.log.error({ msg: 'housekeeping of region failed', region, ...awsErrorFields(err) });
     }
@@ -108,7 +116,13 @@ export class HousekeepingService {
   }
 
   /** `phases` gets the milliseconds each step took, for the log line (where a slow sweep spends its time). */
-  private async sweep(region: string, outcome: HousekeepingOutcome, phases: Record<string, number>): Promise<void> {
+  private async sweep(
+    region: string,
+    outcome: HousekeepingOutcome,
+    phases: Record<string, number>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const fence = (): void => signal?.throwIfAborted();
     let mark = Date.now();
     const lap = (phase: string): void => {
       const now = Date.now();
@@ -130,18 +144,21 @@ export class HousekeepingService {
       return row && r.State === 'open' ? [{ request: r, row }] : [];
     });
 
-    outcome.tagged = await this.tagUntagged(region, owned, requests, scan.volumes);
+    fence();
+    outcome.tagged = await this.tagUntagged(region, owned, requests, scan.volumes, signal);
     lap('tag');
 
     const cutoff = Date.now() - this.config.maxInstanceLifeHours * 3600_000;
     const zombies = owned.filter((o) => o.row.launched.getTime() < cutoff).map((o) => o.row);
-    const killed = await this.terminate(region, zombies);
+    const killed = await this.terminate(region, zombies, signal);
+    fence();
     await this.instances.removeMany(region, killed);
     outcome.zombiesKilled = killed.length;
     lap('zombies');
 
     const killedSet = new Set(killed);
     const live: NewInstance[] = owned.filter((o) => !killedSet.has(o.row.id)).map((o) => o.row);
+    fence();
     const instanceCounts = await this.repo.reconcileInstances(region, live, sweep);
     outcome.missingInstances = instanceCounts.missing;
     outcome.correctedInstances = instanceCounts.corrected;
@@ -151,6 +168,7 @@ export class HousekeepingService {
     // waiting ones, so one found stuck outside state would otherwise sit open forever.
     const stuck = requests.filter((r) => !isWaiting(r.request.Status?.Code));
     if (stuck.length > 0) {
+      fence();
       const { cancelled } = await this.poller.cancelStuck(
         region,
         stuck.map((r) => r.request),
@@ -158,11 +176,13 @@ export class HousekeepingService {
       this.log.warn({ msg: 'cancelled stuck spot requests', region, spotRequestIds: cancelled });
     }
     const requestRows: NewSpotRequest[] = requests.filter((r) => isWaiting(r.request.Status?.Code)).map((r) => r.row);
+    fence();
     const requestCounts = await this.repo.reconcileSpotRequests(region, requestRows, sweep);
     outcome.missingSpotRequests = requestCounts.missing;
     outcome.extraneousSpotRequests = requestCounts.extraneous;
     lap('reconcile');
 
+    fence();
     await this.usage.replaceEbsUsage(region, ebsTotals(scan.volumes));
     await this.usage.recordAmiUsage(
       region,
@@ -213,6 +233,7 @@ export class HousekeepingService {
     owned: { instance: Ec2Instance; row: NewInstance }[],
     requests: { request: SpotInstanceRequest; row: NewSpotRequest }[],
     volumes: Volume[],
+    signal?: AbortSignal,
   ): Promise<number> {
     const managerId = this.config.managerId;
     const byWorkerType = new Map<string, string[]>();
@@ -237,7 +258,9 @@ export class HousekeepingService {
       for (const batch of chunk(ids, TAG_BATCH)) {
         await this.aws
           .ec2(region)
-          .send(new CreateTagsCommand({ Resources: batch, Tags: resourceTags(managerId, workerType) }));
+          .send(new CreateTagsCommand({ Resources: batch, Tags: resourceTags(managerId, workerType) }), {
+            abortSignal: signal,
+          });
         tagged += batch.length;
       }
     }
@@ -248,21 +271,27 @@ export class HousekeepingService {
   }
 
   /** Terminates zombies in batches; returns the ids EC2 no longer runs (terminated now or already gone). */
-  private async terminate(region: string, zombies: NewInstance[]): Promise<string[]> {
+  private async terminate(region: string, zombies: NewInstance[], signal?: AbortSignal): Promise<string[]> {
     const done: string[] = [];
     for (const batch of chunk(
       zombies.map((z) => z.id),
       TERMINATE_BATCH,
     )) {
       try {
-        const result = await this.aws.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: batch }));
+        signal?.throwIfAborted();
+        const result = await this.aws
+          .ec2(region)
+          .send(new TerminateInstancesCommand({ InstanceIds: batch }), { abortSignal: signal });
         done.push(...(result.TerminatingInstances ?? []).flatMap((t) => t.InstanceId ?? []));
       } catch (err) {
         // One vanished instance fails the batch; whatever is unknown to EC2 is gone anyway.
         if (!hasAwsErrorCode(err, 'InvalidInstanceID.NotFound')) throw err;
         for (const id of batch) {
           try {
-            await this.aws.ec2(region).send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+            signal?.throwIfAborted();
+            await this.aws
+              .ec2(region)
+              .send(new TerminateInstancesCommand({ InstanceIds: [id] }), { abortSignal: signal });
           } catch (e) {
             if (!hasAwsErrorCode(e, 'InvalidInstanceID.NotFound')) throw e;
           }

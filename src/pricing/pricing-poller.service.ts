@@ -39,14 +39,17 @@ export class PricingPoller {
     private readonly sync: PriceSync,
   ) {}
 
-  async pollOnce(): Promise<PricingOutcome> {
+  /** Once `signal` aborts (the run was fenced, SPEC §9), no price list is written. */
+  async pollOnce(signal?: AbortSignal): Promise<PricingOutcome> {
     const regions = await Promise.all(
       this.config.regions.map(async (region): Promise<RegionPricingOutcome> => {
         try {
           const prices = await this.pollRegion(region);
+          signal?.throwIfAborted();
           await this.prices.replaceRegion(region, prices, new Date());
           return { region, pools: prices.length };
         } catch (err) {
+          if (signal?.aborted) throw err;
           this.log.error({
             msg: 'pricing poll of region failed; keeping its last good prices',
             region,

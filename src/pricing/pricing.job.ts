@@ -37,7 +37,7 @@ export class PricingJob implements OnApplicationBootstrap, BeforeApplicationShut
       leader,
       runs,
       metrics,
-      work: () => poller.pollOnce(),
+      work: (signal) => poller.pollOnce(signal),
       summary: (o) => ({ regions: o.regions.length, pools: o.regions.reduce((n, r) => n + r.pools, 0) }),
     });
   }

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { JobRunRepository } from '../../src/state/job-run.repository';
-import { LeaderLock } from '../../src/state/leader-lock.service';
+import { LeaderLock, LeaderLockLostError } from '../../src/state/leader-lock.service';
+import { waitFor } from '../jobs-support';
 import { createStateHarness, StateHarness } from '../state-harness';
 
 describe('LeaderLock and job runs', () => {
@@ -68,14 +69,82 @@ describe('LeaderLock and job runs', () => {
     });
   });
 
-  it('should start a job run only when the last one started long enough ago', async () => {
+  it('should abort the run at once when the lock connection is lost, and give the lock to another session', async () => {
+    const pids: { pid: number }[] = [];
+    let aborted: { at: number; reason: unknown } | undefined;
+    let killedAt = 0;
+    const run = lock.withLock('e', async (signal) => {
+      signal.addEventListener('abort', () => (aborted = { at: Date.now(), reason: signal.reason }));
+      pids.push(
+        ...(await h.dataSource.query(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+             AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('ec2-manager:job:e', 0)`,
+        )),
+      );
+      killedAt = Date.now();
+      await h.dataSource.query(`SELECT pg_terminate_backend($1)`, [pids[0].pid]);
+      // The work goes on (a slow EC2 call, say) and returns normally: the run is lost all the same.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(signal.aborted).toBe(true);
+      return 'finished anyway';
+    });
+    await expect(run).rejects.toBeInstanceOf(LeaderLockLostError);
+    expect(pids).toHaveLength(1);
+    expect(aborted!.reason).toBeInstanceOf(LeaderLockLostError);
+    expect(aborted!.at - killedAt).toBeLessThan(300);
+    await expect(lock.withLock('e', () => Promise.resolve('next'))).resolves.toEqual({
+      acquired: true,
+      result: 'next',
+    });
+  });
+
+  it('should abort the run when the lock connection stops answering, though no error arrives', async () => {
+    lock.setTiming({ checkEveryMs: 50, checkTimeoutMs: 300 });
+    let frozen: number | undefined;
+    try {
+      const run = lock.withLock('f', async (signal) => {
+        const [{ pid }]: { pid: number }[] = await h.dataSource.query(
+          `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+             AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('ec2-manager:job:f', 0)`,
+        );
+        // The lock's backend stops (as a frozen server or a silent network partition looks from here).
+        process.kill(pid, 'SIGSTOP');
+        frozen = pid;
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        return 'never';
+      });
+      await expect(run).rejects.toBeInstanceOf(LeaderLockLostError);
+    } finally {
+      if (frozen) process.kill(frozen, 'SIGCONT');
+      lock.setTiming({ checkEveryMs: 2000, checkTimeoutMs: 5000 });
+    }
+    // Its connection was closed rather than pooled: the server lets the lock go.
+    await waitFor(async () => !(await lock.isHeld('f')), 5000);
+  });
+
+  it('should start a job run only when the last finished one started long enough ago', async () => {
     const runs = h.get(JobRunRepository);
-    expect(await runs.start('job-x', 'replica-a', 60)).toBe(true);
-    expect(await runs.start('job-x', 'replica-b', 60)).toBe(false);
-    await runs.finish('job-x', true, null);
-    expect(await runs.find('job-x')).toMatchObject({ runner: 'replica-a', ok: true, error: null });
-    expect(await runs.start('job-x', 'replica-b', 0)).toBe(true);
-    await runs.finish('job-x', false, 'it broke');
-    expect(await runs.find('job-x')).toMatchObject({ runner: 'replica-b', ok: false, error: 'it broke' });
+    const a = await runs.start('job-x', 'replica-a', 60);
+    expect(a).not.toBeNull();
+    // Unfinished: replica-a crashed, or its run was fenced. It does not hold the job back.
+    const b = await runs.start('job-x', 'replica-b', 60);
+    expect(b).not.toBeNull();
+    await runs.finish(b!, true, null);
+    expect(await runs.find('job-x')).toMatchObject({ runner: 'replica-b', ok: true, error: null });
+    expect(await runs.start('job-x', 'replica-a', 60)).toBeNull();
+    // The fenced run of replica-a ending late leaves replica-b's record alone.
+    await runs.finish(a!, false, 'late');
+    await runs.abort(a!, 'leader lock lost');
+    expect(await runs.find('job-x')).toMatchObject({ runner: 'replica-b', ok: true, error: null });
+
+    const c = await runs.start('job-x', 'replica-c', 0);
+    await runs.abort(c!, 'leader lock lost');
+    expect(await runs.find('job-x')).toMatchObject({ runner: 'replica-c', ok: false, finished: null });
+    expect((await runs.find('job-x'))!.error).toMatch(/^aborted: /);
+    const d = await runs.start('job-x', 'replica-d', 60);
+    expect(d).not.toBeNull();
+    await runs.finish(d!, false, 'it broke');
+    expect(await runs.find('job-x')).toMatchObject({ runner: 'replica-d', ok: false, error: 'it broke' });
+    expect(await runs.start('job-x', 'replica-a', 60)).toBeNull();
   });
 });
