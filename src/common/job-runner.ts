@@ -145,7 +145,7 @@ export class JobRunner<T> {
       const ms = started ? Date.now() - started.getTime() : undefined;
       if (ms !== undefined) metrics.jobDuration.observe({ job: name }, ms / 1000);
       if (err instanceof LeaderLockLostError) {
-        this.log.warn({ msg: `${name} aborted: leader lock lost`, job: name, ms, err: errorMessage(err) });
+        this.log.warn({ msg: `${name} aborted`, job: name, ms, why: 'leader lock lost', err: errorMessage(err) });
         Sentry.captureException(err, { level: 'warning', tags: { job: name } });
         metrics.jobRuns.inc({ job: name, outcome: 'aborted' });
         return 'aborted';
