@@ -10,6 +10,7 @@ import { resolveDatabase } from '../src/database';
 import { EventCounters } from '../src/event-listener/event-counters.service';
 import { startSandbox } from '../src/sandbox';
 import { createDataSource } from '../src/state/data-source';
+import { emptyTables } from '../test/support/tables';
 
 /**
  * Event throughput: a queue pre-filled with N state-change events, drained by the service's consumers
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
   const migrations = createDataSource(url, 1);
   await migrations.initialize();
   await migrations.runMigrations({ transaction: 'each' });
-  await migrations.query(`TRUNCATE instances, spot_requests, cloudwatch_log, ami_usage, termination_notices CASCADE`);
+  await emptyTables(migrations);
   await migrations.destroy();
 
   const sandbox = await startSandbox({ regions: [REGION], clockSpeed: 0, shuttingDownSeconds: 1 });

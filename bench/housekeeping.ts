@@ -19,6 +19,7 @@ import { createDataSource } from '../src/state/data-source';
 import { RunningPostgres, startEmbeddedPostgres } from '../src/state/embedded-postgres';
 import { InstanceRepository, NewInstance } from '../src/state/instance.repository';
 import { NewSpotRequest, SpotRequestRepository } from '../src/state/spot-request.repository';
+import { emptyTables } from '../test/support/tables';
 
 /**
  * One housekeeping sweep (SPEC §6) over 8 regions at fleet scale: 100,000 instances and 20,000 open
@@ -153,9 +154,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function run(size: Size, sandbox: Sandbox, app: INestApplicationContext): Promise<void> {
   await sandbox.control.reset();
-  await app
-    .get(DataSource)
-    .query(`TRUNCATE instances, spot_requests, cloudwatch_log, ami_usage, ebs_usage, housekeeping_outcomes CASCADE`);
+  await emptyTables(app.get(DataSource));
   const { seedMs, stateMs } = await seed(sandbox, app, size);
   const hk = app.get(HousekeepingService);
   const t = performance.now();

@@ -6,6 +6,7 @@ import { AppConfig } from '../src/config/app-config';
 import { configureApp, HTTP_APP_OPTIONS } from '../src/configure-app';
 import { Sandbox, SandboxOptions, startSandbox } from '../src/sandbox';
 import { createTestDatabase, TestDatabase } from './db';
+import { emptyTables } from './support/tables';
 
 export const TEST_REGIONS = ['us-east-1', 'us-west-2'];
 
@@ -25,7 +26,7 @@ export interface AppHarness {
   db: TestDatabase;
   dataSource: DataSource;
   get<T>(type: new (...args: never[]) => T): T;
-  /** Empties the state tables and resets the sandbox. */
+  /** Empties every state table and resets the sandbox. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -72,10 +73,7 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     dataSource,
     get: (type) => module.get(type),
     async reset() {
-      await dataSource.query(
-        `TRUNCATE instances, spot_requests, cloudwatch_log, ami_usage, ebs_usage, termination_notices, capacity_cooldowns,
-          job_runs, housekeeping_outcomes RESTART IDENTITY CASCADE`,
-      );
+      await emptyTables(dataSource);
       await sandbox.control.reset();
     },
     async close() {

@@ -4,12 +4,14 @@ import { AppConfig } from '../src/config/app-config';
 import { ConfigModule } from '../src/config/config.module';
 import { StateModule } from '../src/state/state.module';
 import { createTestDatabase, TestDatabase } from './db';
+import { emptyTables } from './support/tables';
 
 export interface StateHarness {
   module: TestingModule;
   db: TestDatabase;
   dataSource: DataSource;
   get<T>(type: new (...args: never[]) => T): T;
+  /** Empties every state table (`emptyTables`). */
   truncate(): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,11 +29,7 @@ export async function createStateHarness(): Promise<StateHarness> {
     db,
     dataSource,
     get: (type) => module.get(type),
-    truncate: async () => {
-      await dataSource.query(
-        `TRUNCATE instances, spot_requests, cloudwatch_log, ami_usage, ebs_usage, termination_notices RESTART IDENTITY CASCADE`,
-      );
-    },
+    truncate: () => emptyTables(dataSource),
     close: async () => {
       await module.close();
       await db.drop();

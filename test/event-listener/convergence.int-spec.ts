@@ -7,6 +7,7 @@ import { EventBatchProcessor } from '../../src/event-listener/event-batch.proces
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { TerminationNoticeRepository } from '../../src/state/termination-notice.repository';
 import { AppHarness, createAppHarness } from '../app-harness';
+import { emptyTables } from '../support/tables';
 
 Logger.overrideLogger(['error']);
 
@@ -65,8 +66,7 @@ describe('event handling converges whatever the delivery order', () => {
       .map((n) => [n.instanceId, n.kind])
       .sort(),
   });
-  const clear = () =>
-    h.dataSource.query(`TRUNCATE instances, spot_requests, cloudwatch_log, ami_usage, termination_notices CASCADE`);
+  const clear = () => emptyTables(h.dataSource);
 
   it('should reach the in-order result for any permutation with duplicates', async () => {
     await fc.assert(

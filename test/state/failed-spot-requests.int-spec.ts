@@ -19,7 +19,7 @@ describe('failed spot requests in state', () => {
     h = await createStateHarness();
     failures = h.get(FailedSpotRequestRepository);
   });
-  beforeEach(() => h.dataSource.query('TRUNCATE failed_spot_requests'));
+  beforeEach(() => h.truncate());
   afterAll(() => h.close());
 
   it("records requests given up on and lists a worker type's, newest first", async () => {
