@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
-import { keyPairNameFor, resourceTags } from '../src/aws/naming';
+import { keyPairNameFor, resourceTags } from '../src/ec2/naming';
 import { AppConfig } from '../src/config/app-config';
 import { resolveDatabase } from '../src/database';
 import { EventCounters } from '../src/event-listener/event-counters.service';

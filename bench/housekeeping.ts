@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { keyPairName, resourceTags } from '../src/aws/naming';
+import { keyPairName, resourceTags } from '../src/ec2/naming';
 import { AppConfig } from '../src/config/app-config';
 import { ConfigModule } from '../src/config/config.module';
 import { HousekeepingModule } from '../src/housekeeping/housekeeping.module';

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AwsModule } from '../aws/aws.module';
+import { Ec2Module } from '../ec2/ec2.module';
 import { PricingModule } from '../pricing/pricing.module';
+import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
 import { ApiClients } from './auth/api-clients.service';
 import { AuthGuard } from './auth/auth.guard';
@@ -20,7 +22,7 @@ import { TerminationService } from './termination.service';
 
 /** The REST API of SPEC §8. */
 @Module({
-  imports: [StateModule, AwsModule, PricingModule],
+  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricingModule],
   controllers: [MetaController, WorkerTypesController, RegionController, PricesController, InternalController],
   providers: [
     ApiClients,

@@ -74,6 +74,9 @@ export class ErrorFilter implements ExceptionFilter {
     const body = this.toBody(err, requestId, req);
     if (res.headersSent) return;
     res.setHeader('X-Request-Id', requestId);
+    if (err instanceof ApiError && err.retryAfterSeconds !== undefined) {
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    }
     res.status(ERROR_STATUS[body.code]).json(body);
   }
 

@@ -1,9 +1,7 @@
-import { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
 import { Injectable, Logger } from '@nestjs/common';
-import { hasAwsErrorCode } from '../aws/aws-error';
-import { AwsClients } from '../aws/aws-clients.service';
-import { keyPairNameFor, resourceTags } from '../aws/naming';
 import { AppConfig } from '../config/app-config';
+import { Ec2Gateway } from '../ec2/ec2-gateway.service';
+import { keyPairNameFor } from '../ec2/naming';
 
 /**
  * How long an ensured key pair is trusted without asking EC2 again. Bounded because another replica
@@ -19,7 +17,7 @@ export class KeyPairsService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly aws: AwsClients,
+    private readonly ec2: Ec2Gateway,
   ) {}
 
   /** Imports the worker type's key pair where it is missing; remembered, so repeated calls cost nothing. */
@@ -29,19 +27,8 @@ export class KeyPairsService {
     if (until !== undefined && until > Date.now()) return;
     await Promise.all(
       this.config.regions.map(async (region) => {
-        if (await this.exists(region, name)) return;
-        try {
-          await this.aws.ec2(region).send(
-            new ImportKeyPairCommand({
-              KeyName: name,
-              PublicKeyMaterial: new TextEncoder().encode(this.config.instancePubkey),
-              TagSpecifications: [{ ResourceType: 'key-pair', Tags: resourceTags(this.config.managerId, workerType) }],
-            }),
-          );
+        if ((await this.ec2.ensureKeyPair(region, workerType)) === 'imported') {
           this.log.log({ msg: 'key pair imported', region, keyName: name, workerType });
-        } catch (err) {
-          // Another caller (or replica) imported it between our describe and our import.
-          if (!hasAwsErrorCode(err, 'InvalidKeyPair.Duplicate')) throw err;
         }
       }),
     );
@@ -54,24 +41,14 @@ export class KeyPairsService {
     this.ensured.delete(name);
     await Promise.all(
       this.config.regions.map(async (region) => {
-        if (!(await this.exists(region, name))) return;
-        await this.aws.ec2(region).send(new DeleteKeyPairCommand({ KeyName: name }));
-        this.log.log({ msg: 'key pair deleted', region, keyName: name, workerType });
+        if ((await this.ec2.deleteKeyPair(region, workerType)) === 'deleted') {
+          this.log.log({ msg: 'key pair deleted', region, keyName: name, workerType });
+        }
       }),
     );
   }
 
   forget(workerType: string): void {
     this.ensured.delete(keyPairNameFor(this.config, workerType));
-  }
-
-  private async exists(region: string, name: string): Promise<boolean> {
-    try {
-      const { KeyPairs = [] } = await this.aws.ec2(region).send(new DescribeKeyPairsCommand({ KeyNames: [name] }));
-      return KeyPairs.some((k) => k.KeyName === name);
-    } catch (err) {
-      if (hasAwsErrorCode(err, 'InvalidKeyPair.NotFound')) return false;
-      throw err;
-    }
   }
 }

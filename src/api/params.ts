@@ -1,5 +1,5 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
-import { isValidWorkerType } from '../aws/naming';
+import { isValidWorkerType } from '../ec2/naming';
 import { InputError, ResourceNotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 

@@ -20,6 +20,9 @@ export interface Reason {
 
 /** An error a caller can act on; the exception filter turns it into `{code, message, requestId, details?}`. */
 export class ApiError extends Error {
+  /** Sent as `Retry-After`: how long the caller should wait before asking again. */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -73,8 +76,9 @@ export class ResourceNotFoundError extends ApiError {
 }
 
 export class ServiceUnavailableError extends ApiError {
-  constructor(message: string, details?: Record<string, unknown>) {
+  constructor(message: string, details?: Record<string, unknown>, retryAfterSeconds?: number) {
     super('ServiceUnavailable', message, details);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -1,4 +1,4 @@
-import { BucketLimit, Ec2Bucket, parseEc2Limits } from '../aws/rate-limiter';
+import { Ec2RateLimits, parseEc2RateLimits } from './ec2-rate-limits';
 import { Env, validateEnv } from './env';
 
 export type AwsMode = 'sandbox' | 'aws';
@@ -136,8 +136,8 @@ export class AppConfig {
   get awsTimeoutMs(): number {
     return this.env.AWS_TIMEOUT_MS;
   }
-  get ec2RateLimits(): Record<Ec2Bucket, BucketLimit> {
-    return parseEc2Limits(this.env.EC2_RATE_LIMITS);
+  get ec2RateLimits(): Ec2RateLimits {
+    return parseEc2RateLimits(this.env.EC2_RATE_LIMITS);
   }
   get sandboxClockSpeed(): number {
     return this.env.SANDBOX_CLOCK_SPEED;

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform, Type } from 'class-transformer';
-import { parseEc2Limits } from '../aws/rate-limiter';
 import {
   ArrayNotEmpty,
   IsBoolean,
@@ -17,6 +16,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { parseEc2RateLimits } from './ec2-rate-limits';
 
 const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
@@ -98,7 +98,7 @@ export class Env {
   @Type(() => Number) @IsInt() @Min(1) @Max(20) AWS_MAX_ATTEMPTS = 5;
   @Type(() => Number) @IsInt() @Min(100) AWS_TIMEOUT_MS = 30000;
   @Type(() => Number) @IsNumber() @Min(0) SANDBOX_CLOCK_SPEED = 1;
-  /** Client-side EC2 rate limits over the defaults: `describe=100:20,run-instances=50:2` (capacity:refill/s). */
+  /** Client-side EC2 rate limits over AWS's buckets: `mutating=25:2.5,RunInstances=10:4` (capacity:refill/s). */
   @IsOptional() @IsString() EC2_RATE_LIMITS?: string;
 
   @Matches(/^[a-zA-Z0-9_-]{1,70}$/, { message: 'QUEUE_NAME must be 1-70 characters of [a-zA-Z0-9_-]' })
@@ -188,7 +188,7 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
     problems.push(...apiClientProblems(env.API_CLIENTS));
   }
   try {
-    parseEc2Limits(env.EC2_RATE_LIMITS);
+    parseEc2RateLimits(env.EC2_RATE_LIMITS);
   } catch (err) {
     problems.push(`EC2_RATE_LIMITS: ${(err as Error).message}`);
   }

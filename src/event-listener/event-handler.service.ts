@@ -1,21 +1,14 @@
-import { CreateTagsCommand, Instance as Ec2Instance } from '@aws-sdk/client-ec2';
 import { Injectable, Logger } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
 import type { EntityManager } from 'typeorm';
-import { awsErrorFields } from '../aws/aws-error';
-import { AwsClients } from '../aws/aws-clients.service';
-import { hasResourceTags, ownedWorkerType, resourceTags } from '../aws/naming';
-import { toInstanceRow } from '../common/ec2-rows';
-import { AppConfig } from '../config/app-config';
+import { InstanceAdoption } from '../resources/instance-adoption.service';
 import { isLiveInstanceState } from '../state/entities';
 import { EventLogRepository } from '../state/event-log.repository';
-import { InstanceRepository, NewInstance } from '../state/instance.repository';
+import { InstanceRepository } from '../state/instance.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
 import { Tx } from '../state/tx.service';
-import { UsageRepository } from '../state/usage.repository';
 import { EventCounters, HandledOutcome } from './event-counters.service';
 import { Ec2Event, NoticeEvent, StateChangeEvent } from './event-envelope';
-import { InstanceLookup } from './instance-lookup.service';
 
 /**
  * EC2's API lags its events: an instance an event names may not be describable yet. Thrown so that
@@ -31,9 +24,6 @@ export class InstanceNotYetKnownError extends Error {
   }
 }
 
-type Lookup =
-  { found: 'ours'; row: NewInstance; instance: Ec2Instance } | { found: 'foreign' } | { found: 'gone'; state: string };
-
 /**
  * Applies one EC2 event to state (SPEC §4). Idempotent and order-independent: every change for one
  * instance happens under its event lock, and the `last_event` rule plus the event log decide what an
@@ -44,15 +34,12 @@ export class EventHandlerService {
   private readonly log = new Logger(EventHandlerService.name);
 
   constructor(
-    private readonly config: AppConfig,
-    private readonly aws: AwsClients,
     private readonly tx: Tx,
     private readonly instances: InstanceRepository,
     private readonly eventLog: EventLogRepository,
     private readonly notices: TerminationNoticeRepository,
-    private readonly usage: UsageRepository,
     private readonly counters: EventCounters,
-    private readonly ec2: InstanceLookup,
+    private readonly adoption: InstanceAdoption,
   ) {}
 
   async handle(event: Ec2Event): Promise<HandledOutcome> {
@@ -109,9 +96,9 @@ export class EventHandlerService {
   }
 
   /**
-   * Looks an instance up in EC2 and, when it is ours and live, tags it if untagged, adds it to state
-   * (which forgets its fulfilled spot request) and records its AMI's use, all in one transaction.
-   * `after` runs inside that transaction (e.g. recording the notice that brought us here).
+   * Adopts an instance state does not know (SPEC §4.3), exactly as the spot poller does: EC2's answer is
+   * at least as new as the event, so later events still apply and earlier ones don't. EC2 not knowing it
+   * yet fails the message, to be redelivered.
    */
   private async adopt(
     region: string,
@@ -120,63 +107,9 @@ export class EventHandlerService {
     why: string,
     after?: (m: EntityManager) => Promise<unknown>,
   ): Promise<HandledOutcome> {
-    const found = await this.lookup(region, id, eventTime);
-    if (found.found === 'foreign') return 'foreign';
-    if (found.found === 'gone') {
-      this.log.debug({ msg: 'event for an instance already gone', region, instanceId: id, state: found.state, why });
-      return 'gone';
-    }
-    await this.tagIfUntagged(region, found.instance, found.row.workerType);
-    return this.tx.run(async (m) => {
-      await this.instances.lockForEvents(region, id, m);
-      if (await this.eventLog.hasLeftSince(region, id, eventTime, m)) return 'stale';
-      await this.instances.upsert(found.row, m);
-      await this.usage.recordAmiUsage(region, [found.row.imageId], new Date(), m);
-      if (after) await after(m);
-      this.log.log({
-        msg: 'instance added from event',
-        region,
-        instanceId: id,
-        workerType: found.row.workerType,
-        state: found.row.state,
-        spotRequestId: found.row.spotRequestId,
-        why,
-      });
-      return 'added';
-    });
-  }
-
-  private async lookup(region: string, id: string, eventTime: Date): Promise<Lookup> {
-    const instance = await this.ec2.describe(region, id);
-    if (!instance) throw new InstanceNotYetKnownError(region, id);
-    const workerType = ownedWorkerType(instance.KeyName, this.config.managerId);
-    if (workerType === null) return { found: 'foreign' };
-    const state = instance.State?.Name ?? 'unknown';
-    const row = toInstanceRow(region, instance, this.config.managerId);
-    if (!row) return { found: 'gone', state };
-    // EC2's answer is at least as new as the event: later events still apply, earlier ones don't.
-    return {
-      found: 'ours',
-      instance,
-      row: { ...row, launched: instance.LaunchTime ?? eventTime, lastEvent: eventTime },
-    };
-  }
-
-  /** Tagging is worth doing, not worth losing the event over: housekeeping tags what this misses. */
-  private async tagIfUntagged(region: string, instance: Ec2Instance, workerType: string): Promise<void> {
-    if (hasResourceTags(instance.Tags, this.config.managerId, workerType)) return;
-    const volumes = (instance.BlockDeviceMappings ?? []).flatMap((b) => (b.Ebs?.VolumeId ? [b.Ebs.VolumeId] : []));
-    try {
-      await this.aws.ec2(region).send(
-        new CreateTagsCommand({
-          Resources: [instance.InstanceId!, ...volumes],
-          Tags: resourceTags(this.config.managerId, workerType),
-        }),
-      );
-    } catch (err) {
-      this.log.warn({ msg: 'tagging an instance failed', instanceId: instance.InstanceId, ...awsErrorFields(err) });
-      Sentry.captureException(err, { tags: { region, instanceId: instance.InstanceId, stage: 'tag-instance' } });
-    }
+    const outcome = await this.adoption.adopt(region, id, { why, since: eventTime, lastEvent: eventTime, after });
+    if (outcome === 'unknown') throw new InstanceNotYetKnownError(region, id);
+    return outcome;
   }
 
   /** SPEC §4.1: a failure to log is reported and never blocks the event. */

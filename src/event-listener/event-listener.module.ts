@@ -18,11 +18,11 @@ import { AppConfig } from '../config/app-config';
 import { SetupModule } from '../setup/setup.module';
 import { SetupService } from '../setup/setup.service';
 import { DatabaseStatusService } from '../state/database-status.service';
+import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
 import { EventBatchProcessor } from './event-batch.processor';
 import { EventCounters } from './event-counters.service';
 import { EventHandlerService } from './event-handler.service';
-import { InstanceLookup } from './instance-lookup.service';
 import { QueueHealth } from './queue-health.service';
 
 export const eventsConsumerName = (region: string): string => `events@${region}`;
@@ -122,8 +122,8 @@ export class EventListenerModule {
   static register(config: AppConfig): DynamicModule {
     const base = {
       module: EventListenerModule,
-      imports: [StateModule, AwsModule],
-      providers: [EventCounters, InstanceLookup, EventHandlerService, EventBatchProcessor] as Provider[],
+      imports: [StateModule, AwsModule, ResourcesModule],
+      providers: [EventCounters, EventHandlerService, EventBatchProcessor] as Provider[],
       exports: [EventCounters, EventHandlerService],
     };
     const { ec2, sqs, events } = config.endpoints;

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
-import { AwsModule } from '../aws/aws.module';
-import { SpotPollerModule } from '../spot-poller/spot-poller.module';
+import { Ec2Module } from '../ec2/ec2.module';
+import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
 import { HousekeepingJob } from './housekeeping.job';
 import { HousekeepingService } from './housekeeping.service';
 
 /** Hourly reconciliation with EC2 (SPEC §6). */
 @Module({
-  imports: [StateModule, AwsModule, SpotPollerModule],
+  imports: [StateModule, Ec2Module, ResourcesModule],
   providers: [HousekeepingService, HousekeepingJob],
   exports: [HousekeepingService, HousekeepingJob],
 })

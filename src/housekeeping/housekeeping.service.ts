@@ -1,33 +1,16 @@
-import {
-  CreateTagsCommand,
-  Instance as Ec2Instance,
-  paginateDescribeInstances,
-  paginateDescribeSpotInstanceRequests,
-  paginateDescribeVolumes,
-  SpotInstanceRequest,
-  Tag,
-  TerminateInstancesCommand,
-  Volume,
-} from '@aws-sdk/client-ec2';
 import { Injectable, Logger } from '@nestjs/common';
-import { AwsClients } from '../aws/aws-clients.service';
-import { awsErrorFields, hasAwsErrorCode } from '../aws/aws-error';
-import { hasResourceTags, ownKeyNameFilter, resourceTags } from '../aws/naming';
-import { chunk } from '../common/chunk';
-import { toInstanceRow, toSpotRequestRow } from '../common/ec2-rows';
+import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
+import { OurInstance, OurSpotRequest } from '../ec2/ec2-rows';
+import { Ec2Gateway, VolumeView } from '../ec2/ec2-gateway.service';
+import { hasResourceTags } from '../ec2/naming';
 import { Metrics } from '../metrics/metrics.service';
-import { isWaiting, SpotPoller } from '../spot-poller/spot-poller.service';
+import { isWaiting, SpotRequestService } from '../resources/spot-requests.service';
 import { HousekeepingOutcome } from '../state/entities';
 import { HousekeepingRepository } from '../state/housekeeping.repository';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { NewSpotRequest } from '../state/spot-request.repository';
 import { EbsTotals, UsageRepository } from '../state/usage.repository';
-
-/** Ids per TerminateInstances call. */
-const TERMINATE_BATCH = 100;
-/** Ids per CreateTags call (EC2 takes up to 1000). */
-const TAG_BATCH = 500;
 
 export interface HousekeepingRunOutcome {
   regions: HousekeepingOutcome[];
@@ -41,9 +24,9 @@ export class HousekeepingError extends Error {
 }
 
 interface RegionScan {
-  instances: Ec2Instance[];
-  requests: SpotInstanceRequest[];
-  volumes: Volume[];
+  instances: OurInstance[];
+  requests: OurSpotRequest[];
+  volumes: VolumeView[];
 }
 
 /**
@@ -57,12 +40,12 @@ export class HousekeepingService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly aws: AwsClients,
+    private readonly ec2: Ec2Gateway,
     private readonly repo: HousekeepingRepository,
     private readonly instances: InstanceRepository,
     private readonly usage: UsageRepository,
     private readonly metrics: Metrics,
-    private readonly poller: SpotPoller,
+    private readonly spotRequests: SpotRequestService,
   ) {}
 
   /**
@@ -129,27 +112,19 @@ export class HousekeepingService {
       phases[phase] = now - mark;
       mark = now;
     };
-    const managerId = this.config.managerId;
     // Rows touched from here on raced the sweep: reconciliation leaves them alone.
     const sweep = { start: await this.repo.now(), describeLagGraceSeconds: this.config.describeLagGraceSeconds };
     const scan = await this.scan(region);
     lap('describe');
 
-    const owned = scan.instances.flatMap((i) => {
-      const row = toInstanceRow(region, i, managerId);
-      return row ? [{ instance: i, row }] : [];
-    });
-    const requests = scan.requests.flatMap((r) => {
-      const row = toSpotRequestRow(region, r, managerId);
-      return row && r.State === 'open' ? [{ request: r, row }] : [];
-    });
+    const live = scan.instances.filter((i) => i.row !== null);
+    const open = scan.requests.filter((r) => r.state === 'open');
 
-    fence();
-    outcome.tagged = await this.tagUntagged(region, owned, requests, scan.volumes, signal);
+    outcome.tagged = await this.tagUntagged(region, scan, signal);
     lap('tag');
 
     const cutoff = Date.now() - this.config.maxInstanceLifeHours * 3600_000;
-    const zombies = owned.filter((o) => o.row.launched.getTime() < cutoff).map((o) => o.row);
+    const zombies = live.filter((i) => i.launched.getTime() < cutoff);
     const killed = await this.terminate(region, zombies, signal);
     fence();
     await this.instances.removeMany(region, killed);
@@ -157,25 +132,25 @@ export class HousekeepingService {
     lap('zombies');
 
     const killedSet = new Set(killed);
-    const live: NewInstance[] = owned.filter((o) => !killedSet.has(o.row.id)).map((o) => o.row);
+    const rows: NewInstance[] = live.filter((i) => !killedSet.has(i.id)).map((i) => i.row!);
     fence();
-    const instanceCounts = await this.repo.reconcileInstances(region, live, sweep);
+    const instanceCounts = await this.repo.reconcileInstances(region, rows, sweep);
     outcome.missingInstances = instanceCounts.missing;
     outcome.correctedInstances = instanceCounts.corrected;
     outcome.extraneousInstances = instanceCounts.extraneous;
 
-    // Open requests EC2 will never fulfil are cancelled, as the poller would; the poller only watches
+    // Open requests EC2 will never fulfil are given up on, as the poller would; the poller only watches
     // waiting ones, so one found stuck outside state would otherwise sit open forever.
-    const stuck = requests.filter((r) => !isWaiting(r.request.Status?.Code));
+    const stuck = open.filter((r) => !isWaiting(r.status));
     if (stuck.length > 0) {
-      fence();
-      const { cancelled } = await this.poller.cancelStuck(
+      const { cancelled } = await this.spotRequests.giveUp(
         region,
-        stuck.map((r) => r.request),
+        stuck.map((r) => ({ ...r.row, state: r.state, status: r.status })),
+        { signal },
       );
       this.log.warn({ msg: 'cancelled stuck spot requests', region, spotRequestIds: cancelled });
     }
-    const requestRows: NewSpotRequest[] = requests.filter((r) => isWaiting(r.request.Status?.Code)).map((r) => r.row);
+    const requestRows: NewSpotRequest[] = open.filter((r) => isWaiting(r.status)).map((r) => r.row);
     fence();
     const requestCounts = await this.repo.reconcileSpotRequests(region, requestRows, sweep);
     outcome.missingSpotRequests = requestCounts.missing;
@@ -186,83 +161,47 @@ export class HousekeepingService {
     await this.usage.replaceEbsUsage(region, ebsTotals(scan.volumes));
     await this.usage.recordAmiUsage(
       region,
-      owned.map((o) => o.row.imageId).filter((id) => id !== ''),
+      live.map((i) => i.imageId).filter((id) => id !== ''),
     );
     lap('usage');
   }
 
   /** Every page of our live instances, our open spot requests and the region's volumes. */
   private async scan(region: string): Promise<RegionScan> {
-    const client = { client: this.aws.ec2(region), pageSize: 1000 };
-    const keyFilter = ownKeyNameFilter(this.config.managerId);
-    const collect = async <P, T>(pages: AsyncIterable<P>, items: (page: P) => T[] | undefined): Promise<T[]> => {
-      const out: T[] = [];
-      for await (const page of pages) for (const item of items(page) ?? []) out.push(item);
-      return out;
-    };
     const [instances, requests, volumes] = await Promise.all([
-      collect(
-        paginateDescribeInstances(client, {
-          Filters: [
-            { Name: 'key-name', Values: [keyFilter] },
-            { Name: 'instance-state-name', Values: ['pending', 'running'] },
-          ],
-        }),
-        (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
-      ),
-      collect(
-        paginateDescribeSpotInstanceRequests(client, {
-          Filters: [
-            { Name: 'launch.key-name', Values: [keyFilter] },
-            { Name: 'state', Values: ['open'] },
-          ],
-        }),
-        (p) => p.SpotInstanceRequests,
-      ),
-      collect(paginateDescribeVolumes({ ...client, pageSize: 500 }, {}), (p) => p.Volumes),
+      this.ec2.ourInstances(region, ['pending', 'running']),
+      this.ec2.ourSpotRequests(region, ['open']),
+      this.ec2.volumes(region),
     ]);
     return { instances, requests, volumes };
   }
 
   /**
    * Tags (SPEC §2) every instance, open spot request and attached volume of ours that lacks them,
-   * one CreateTags call per worker type and batch. Returns how many resources were tagged.
+   * grouped per worker type. Returns how many resources were tagged.
    */
-  private async tagUntagged(
-    region: string,
-    owned: { instance: Ec2Instance; row: NewInstance }[],
-    requests: { request: SpotInstanceRequest; row: NewSpotRequest }[],
-    volumes: Volume[],
-    signal?: AbortSignal,
-  ): Promise<number> {
+  private async tagUntagged(region: string, scan: RegionScan, signal?: AbortSignal): Promise<number> {
     const managerId = this.config.managerId;
     const byWorkerType = new Map<string, string[]>();
-    const add = (workerType: string, id: string, tags: Tag[] | undefined): void => {
-      if (hasResourceTags(tags, managerId, workerType)) return;
+    const add = (workerType: string, id: string): void => {
       const ids = byWorkerType.get(workerType) ?? [];
       ids.push(id);
       byWorkerType.set(workerType, ids);
     };
     const workerTypeOf = new Map<string, string>();
-    for (const { instance, row } of owned) {
-      workerTypeOf.set(row.id, row.workerType);
-      add(row.workerType, row.id, instance.Tags);
+    for (const i of scan.instances) {
+      workerTypeOf.set(i.id, i.workerType);
+      if (!i.tagged) add(i.workerType, i.id);
     }
-    for (const { request, row } of requests) add(row.workerType, row.id, request.Tags);
-    for (const v of volumes) {
-      const attachedTo = v.Attachments?.find((a) => a.InstanceId && workerTypeOf.has(a.InstanceId))?.InstanceId;
-      if (attachedTo && v.VolumeId) add(workerTypeOf.get(attachedTo)!, v.VolumeId, v.Tags);
+    for (const r of scan.requests) if (r.state === 'open' && !r.tagged) add(r.workerType, r.id);
+    for (const v of scan.volumes) {
+      // A volume is ours when it is attached to an instance of ours.
+      const workerType = v.attachedInstanceIds.map((id) => workerTypeOf.get(id)).find((wt) => wt !== undefined);
+      if (workerType && !hasResourceTags(v.tags, managerId, workerType)) add(workerType, v.id);
     }
     let tagged = 0;
     for (const [workerType, ids] of byWorkerType) {
-      for (const batch of chunk(ids, TAG_BATCH)) {
-        await this.aws
-          .ec2(region)
-          .send(new CreateTagsCommand({ Resources: batch, Tags: resourceTags(managerId, workerType) }), {
-            abortSignal: signal,
-          });
-        tagged += batch.length;
-      }
+      tagged += (await this.ec2.tag(region, workerType, ids, { signal })).tagged.length;
     }
     if (tagged > 0) {
       this.log.log({ msg: 'tagged untagged resources', region, tagged, workerTypes: [...byWorkerType.keys()] });
@@ -270,49 +209,23 @@ export class HousekeepingService {
     return tagged;
   }
 
-  /** Terminates zombies in batches; returns the ids EC2 no longer runs (terminated now or already gone). */
-  private async terminate(region: string, zombies: NewInstance[], signal?: AbortSignal): Promise<string[]> {
-    const done: string[] = [];
-    for (const batch of chunk(
-      zombies.map((z) => z.id),
-      TERMINATE_BATCH,
-    )) {
-      try {
-        signal?.throwIfAborted();
-        const result = await this.aws
-          .ec2(region)
-          .send(new TerminateInstancesCommand({ InstanceIds: batch }), { abortSignal: signal });
-        done.push(...(result.TerminatingInstances ?? []).flatMap((t) => t.InstanceId ?? []));
-      } catch (err) {
-        // One vanished instance fails the batch; whatever is unknown to EC2 is gone anyway.
-        if (!hasAwsErrorCode(err, 'InvalidInstanceID.NotFound')) throw err;
-        for (const id of batch) {
-          try {
-            signal?.throwIfAborted();
-            await this.aws
-              .ec2(region)
-              .send(new TerminateInstancesCommand({ InstanceIds: [id] }), { abortSignal: signal });
-          } catch (e) {
-            if (!hasAwsErrorCode(e, 'InvalidInstanceID.NotFound')) throw e;
-          }
-          done.push(id);
-        }
-      }
+  /** Terminates zombies; returns the ids EC2 accepted (one it says it does not know is not counted as done). */
+  private async terminate(region: string, zombies: OurInstance[], signal?: AbortSignal): Promise<string[]> {
+    if (zombies.length === 0) return [];
+    const { terminated, unknown } = await this.ec2.terminateInstances(region, zombies, { signal });
+    const byId = new Map(zombies.map((z) => [z.id, z]));
+    for (const { id } of terminated) {
+      const z = byId.get(id);
+      this.log.warn({
+        msg: 'terminated zombie instance',
+        region,
+        instanceId: id,
+        workerType: z?.workerType,
+        launched: z?.launched,
+      });
     }
-    if (zombies.length > 0) {
-      const byId = new Map(zombies.map((z) => [z.id, z]));
-      for (const id of done) {
-        const z = byId.get(id);
-        this.log.warn({
-          msg: 'terminated zombie instance',
-          region,
-          instanceId: id,
-          workerType: z?.workerType,
-          launched: z?.launched,
-        });
-      }
-    }
-    return done;
+    if (unknown.length > 0) this.log.warn({ msg: 'zombies EC2 did not know', region, instanceIds: unknown });
+    return terminated.map((t) => t.id);
   }
 
   private recordMetrics(o: HousekeepingOutcome): void {
@@ -327,16 +240,16 @@ export class HousekeepingService {
 }
 
 /** Count and GiB per volume type and state: `in-use` is active, `available` unused, the rest (creating, deleting...) left out. */
-export function ebsTotals(volumes: Volume[]): EbsTotals[] {
+export function ebsTotals(volumes: VolumeView[]): EbsTotals[] {
   const totals = new Map<string, EbsTotals>();
   for (const v of volumes) {
-    const state = v.State === 'in-use' ? 'active' : v.State === 'available' ? 'unused' : null;
+    const state = v.state === 'in-use' ? 'active' : v.state === 'available' ? 'unused' : null;
     if (!state) continue;
-    const volumeType = v.VolumeType ?? 'unknown';
+    const volumeType = v.volumeType;
     const key = `${volumeType}|${state}`;
     const t = totals.get(key) ?? { volumeType, state, totalCount: 0, totalGb: 0 };
     t.totalCount += 1;
-    t.totalGb += v.Size ?? 0;
+    t.totalGb += v.sizeGb;
     totals.set(key, t);
   }
   return [...totals.values()];

@@ -1,8 +1,7 @@
-import { DescribeAvailabilityZonesCommand, paginateDescribeSpotPriceHistory } from '@aws-sdk/client-ec2';
 import { Injectable, Logger } from '@nestjs/common';
-import { AwsClients } from '../aws/aws-clients.service';
 import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
+import { Ec2Gateway } from '../ec2/ec2-gateway.service';
 import { NewSpotPrice, SpotPriceRepository } from '../state/spot-price.repository';
 import { PriceSync } from './price-sync.service';
 
@@ -34,7 +33,7 @@ export class PricingPoller {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly aws: AwsClients,
+    private readonly ec2: Ec2Gateway,
     private readonly prices: SpotPriceRepository,
     private readonly sync: PriceSync,
   ) {}
@@ -66,27 +65,15 @@ export class PricingPoller {
   }
 
   async pollRegion(region: string): Promise<NewSpotPrice[]> {
-    const client = this.aws.ec2(region);
-    const { AvailabilityZones = [] } = await client.send(
-      new DescribeAvailabilityZonesCommand({ Filters: [{ Name: 'state', Values: ['available'] }] }),
-    );
-    const zones = new Set(AvailabilityZones.flatMap((z) => z.ZoneName ?? []));
+    const zones = new Set(await this.ec2.availableZones(region));
     const end = new Date();
     const start = new Date(end.getTime() - this.config.pricingWindowMinutes * 60_000);
     const highest = new Map<string, NewSpotPrice>();
-    for await (const page of paginateDescribeSpotPriceHistory(
-      { client, pageSize: 1000 },
-      { ProductDescriptions: ['Linux/UNIX'], StartTime: start, EndTime: end },
-    )) {
-      for (const point of page.SpotPriceHistory ?? []) {
-        const zone = point.AvailabilityZone;
-        const instanceType = point.InstanceType;
-        const price = Number(point.SpotPrice);
-        if (!zone || !instanceType || !zones.has(zone) || !Number.isFinite(price)) continue;
-        const key = `${zone}|${instanceType}`;
-        const known = highest.get(key);
-        if (!known || price > known.price) highest.set(key, { region, zone, instanceType, price });
-      }
+    for (const { zone, instanceType, price } of await this.ec2.spotPriceHistory(region, { start, end })) {
+      if (!zones.has(zone)) continue;
+      const key = `${zone}|${instanceType}`;
+      const known = highest.get(key);
+      if (!known || price > known.price) highest.set(key, { region, zone, instanceType, price });
     }
     return [...highest.values()];
   }

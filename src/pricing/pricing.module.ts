@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AwsModule } from '../aws/aws.module';
+import { Ec2Module } from '../ec2/ec2.module';
 import { StateModule } from '../state/state.module';
 import { PriceCache } from './price-cache.service';
 import { PriceSync } from './price-sync.service';
@@ -8,7 +8,7 @@ import { PricingJob } from './pricing.job';
 
 /** Spot prices (SPEC §7): the cache the API reads, the poller that fills it and the job that runs it. */
 @Module({
-  imports: [StateModule, AwsModule],
+  imports: [StateModule, Ec2Module],
   providers: [PriceCache, PriceSync, PricingPoller, PricingJob],
   exports: [PriceCache, PriceSync, PricingPoller, PricingJob],
 })

@@ -26,7 +26,7 @@ export class SpotPollJob implements OnApplicationBootstrap, BeforeApplicationShu
       leader,
       runs,
       metrics,
-      work: () => poller.pollOnce(),
+      work: (signal) => poller.pollOnce(signal),
       summary: (o) => totals(o),
     });
   }

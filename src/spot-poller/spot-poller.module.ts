@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
-import { AwsModule } from '../aws/aws.module';
+import { Ec2Module } from '../ec2/ec2.module';
+import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
 import { SpotPollJob } from './spot-poll.job';
 import { SpotPoller } from './spot-poller.service';
 
 /** The spot request poller (SPEC §5). */
 @Module({
-  imports: [StateModule, AwsModule],
+  imports: [StateModule, Ec2Module, ResourcesModule],
   providers: [SpotPoller, SpotPollJob],
   exports: [SpotPoller, SpotPollJob],
 })

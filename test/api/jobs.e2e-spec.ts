@@ -1,4 +1,4 @@
-import { keyPairNameFor } from '../../src/aws/naming';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { HousekeepingService } from '../../src/housekeeping/housekeeping.service';
 import { SpotPoller } from '../../src/spot-poller/spot-poller.service';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';

@@ -1,5 +1,5 @@
 import { AppHarness } from '../app-harness';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { launchExamples } from '../../src/api/launch/launch-examples';
 import { Metrics } from '../../src/metrics/metrics.service';
 import { InstanceRepository } from '../../src/state/instance.repository';

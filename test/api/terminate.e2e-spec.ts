@@ -1,6 +1,6 @@
 import { AppHarness } from '../app-harness';
 import { makeInstance, makeSpotRequest } from '../factories';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { Metrics } from '../../src/metrics/metrics.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
@@ -77,6 +77,31 @@ describe('terminate and cancel API', () => {
       // One call per region (us-east-1 retried once without the forgotten id), not one per id.
       expect((await calls('TerminateInstances')) - terminateCalls).toBe(3);
       expect((await calls('CancelSpotInstanceRequests')) - cancelCalls).toBe(1);
+    });
+
+    it('touches no look-alike of the worker type: the key-name filter only narrows, ownership is parsed', async () => {
+      const mgr = h.config.managerId;
+      const seed = (keyName: string) =>
+        h.sandbox.control.seedInstances({ region: 'us-east-1', count: 1, keyName }).instanceIds[0];
+      const lookAlikes = [`${mgr}:${WT}:other:team`, `${mgr}:${WT}:`, `${mgr}:${WT}:x:y`, `${mgr}:${WT}::`];
+      const foreignInstances = lookAlikes.map(seed);
+      const foreignRequests = lookAlikes.map(
+        (keyName) =>
+          h.sandbox.control.seedSpotRequests({ region: 'us-east-1', count: 1, keyName }).spotInstanceRequestIds[0],
+      );
+      const [ours] = h.sandbox.control.seedInstances({ region: 'us-east-1', count: 1, keyName }).instanceIds;
+      const [ourRequest] = h.sandbox.control.seedSpotRequests({
+        region: 'us-east-1',
+        count: 1,
+        keyName,
+      }).spotInstanceRequestIds;
+
+      await api(h).delete(`/v1/worker-types/${WT}/resources`).set(bearer(TOKENS.builder)).expect(204);
+
+      expect(sandboxInstance('us-east-1', ours).state).toBe('shutting-down');
+      expect(sandboxRequest('us-east-1', ourRequest).state).toBe('cancelled');
+      for (const id of foreignInstances) expect(sandboxInstance('us-east-1', id).state).toBe('running');
+      for (const id of foreignRequests) expect(sandboxRequest('us-east-1', id).state).toBe('open');
     });
 
     it('answers 204 when there is nothing to terminate', async () => {

@@ -53,6 +53,16 @@ describe('deploy/iam-policy.json', () => {
     expect(allowed.filter((action) => !usage.actions.has(action))).toEqual([]);
   });
 
+  it('finds EC2 commands and paginators only in the EC2 gateway (src/ec2)', () => {
+    const elsewhere = [...usage.actions]
+      .filter(([action]) => action.startsWith('ec2:'))
+      .flatMap(([action, files]) =>
+        [...files].filter((f) => !f.startsWith('src/ec2/')).map((f) => `${action} in ${f}`),
+      );
+    expect(elsewhere).toEqual([]);
+    expect([...usage.actions.keys()].filter((a) => a.startsWith('ec2:')).length).toBeGreaterThan(0);
+  });
+
   describe('resources, with the deployment settings (deploy/kubernetes/configmap.yaml)', () => {
     const configMap = findOne(readManifests(), 'ConfigMap');
     const config = AppConfig.forTest({ QUEUE_NAME: configMap.data.QUEUE_NAME });

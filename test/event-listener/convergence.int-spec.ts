@@ -2,7 +2,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { EventBatchProcessor } from '../../src/event-listener/event-batch.processor';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { TerminationNoticeRepository } from '../../src/state/termination-notice.repository';

@@ -2,7 +2,7 @@ import { RequestSpotInstancesCommand, TerminateInstancesCommand } from '@aws-sdk
 import { DeleteQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@nestjs/common';
 import { AwsClients } from '../../src/aws/aws-clients.service';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
 import { TerminationNoticeRepository } from '../../src/state/termination-notice.repository';
 import { UsageRepository } from '../../src/state/usage.repository';

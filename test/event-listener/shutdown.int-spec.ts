@@ -1,7 +1,7 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { EventCounters } from '../../src/event-listener/event-counters.service';
 import { createEventsHarness, EventsHarness, REGION, waitFor } from './support';
 

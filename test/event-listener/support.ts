@@ -3,7 +3,8 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, SQSC
 import * as Sentry from '@sentry/nestjs';
 
 import { AwsClients } from '../../src/aws/aws-clients.service';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { EventCounters } from '../../src/event-listener/event-counters.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { AppHarness, AppHarnessOptions, createAppHarness } from '../app-harness';
@@ -42,9 +43,8 @@ export async function createEventsHarness(options: AppHarnessOptions = {}): Prom
     env: { ...LISTENER_ENV, ...options.env },
     sandbox: { ...FROZEN_SANDBOX, ...options.sandbox },
   });
-  const aws = h.get(AwsClients);
-  const ec2 = aws.ec2(REGION);
-  const sqs = aws.sqs(REGION);
+  const ec2 = h.get(Ec2Clients).client(REGION);
+  const sqs = h.get(AwsClients).sqs(REGION);
   const imported = new Set<string>();
   const queueUrl = async (dead = false) =>
     (await sqs.send(new GetQueueUrlCommand({ QueueName: dead ? h.config.deadLetterQueueName : h.config.queueName })))

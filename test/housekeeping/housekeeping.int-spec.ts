@@ -1,7 +1,7 @@
 import { EC2Client, ImportKeyPairCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
-import { AwsClients } from '../../src/aws/aws-clients.service';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { HousekeepingService } from '../../src/housekeeping/housekeeping.service';
 import { HousekeepingRepository } from '../../src/state/housekeeping.repository';
 import { InstanceRepository } from '../../src/state/instance.repository';
@@ -125,7 +125,7 @@ describe('housekeeping (SPEC §6)', () => {
   it('should leave alone a row written while the sweep was running', async () => {
     const raced = makeInstance({ region: REGION, workerType: WT });
     // Write the row in the middle of the sweep: when it asks EC2 for the region's volumes.
-    onCommand(h.get(AwsClients).ec2(REGION), 'DescribeVolumesCommand', () => instances.upsert(raced));
+    onCommand(h.get(Ec2Clients).client(REGION), 'DescribeVolumesCommand', () => instances.upsert(raced));
     const stale = makeInstance({ region: REGION, launched: hoursAgo(1) });
     await instances.upsert(stale);
 
@@ -149,7 +149,7 @@ describe('housekeeping (SPEC §6)', () => {
 
   it("should keep a row EC2's describe does not list yet while it is younger than the grace, remove it after", async () => {
     h.sandbox.control.setFaults({ describeInstancesLagSeconds: 90 });
-    const ec2 = h.get(AwsClients).ec2(REGION);
+    const ec2 = h.get(Ec2Clients).client(REGION);
     await ec2.send(new ImportKeyPairCommand({ KeyName: key, PublicKeyMaterial: Buffer.from(h.config.instancePubkey) }));
     const run = await ec2.send(
       new RunInstancesCommand({
@@ -201,7 +201,7 @@ describe('housekeeping (SPEC §6)', () => {
     await instances.applyEvent(REGION, current, 'running', eventTime);
     // `raced` gets its running event while the sweep is describing: the sweep leaves it as the event made it.
     const racedEvent = new Date(eventTime.getTime() + 1000);
-    onCommand(h.get(AwsClients).ec2(REGION), 'DescribeVolumesCommand', async () => {
+    onCommand(h.get(Ec2Clients).client(REGION), 'DescribeVolumesCommand', async () => {
       await instances.applyEvent(REGION, raced, 'running', racedEvent);
     });
     const before = new Date();

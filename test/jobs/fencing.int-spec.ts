@@ -1,8 +1,8 @@
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { AwsClients } from '../../src/aws/aws-clients.service';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { HousekeepingJob } from '../../src/housekeeping/housekeeping.job';
 import { JobRunRepository } from '../../src/state/job-run.repository';
 import { AppHarness, createAppHarness, TEST_REGIONS } from '../app-harness';
@@ -23,7 +23,7 @@ function instrument(h: AppHarness): { mutations: { op: string; at: number }[]; r
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   for (const region of TEST_REGIONS) {
-    const stack = h.get(AwsClients).ec2(region).middlewareStack as unknown as {
+    const stack = h.get(Ec2Clients).client(region).middlewareStack as unknown as {
       add(middleware: InitializeMiddleware<object, object>, options: InitializeHandlerOptions): void;
     };
     stack.add(

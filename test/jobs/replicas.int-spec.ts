@@ -1,6 +1,6 @@
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
-import { AwsClients } from '../../src/aws/aws-clients.service';
-import { keyPairNameFor } from '../../src/aws/naming';
+import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
+import { keyPairNameFor } from '../../src/ec2/naming';
 import { JobRunner, JobRunRecord } from '../../src/common/job-runner';
 import { HousekeepingJob } from '../../src/housekeeping/housekeeping.job';
 import { PricingJob } from '../../src/pricing/pricing.job';
@@ -28,7 +28,7 @@ const runnerOf = (h: AppHarness, job: JobName): JobRunner<unknown> =>
 /** Makes the describes of one app's clients slow, so that its runs last most of an interval and could overlap. */
 function slowDown(h: AppHarness, ms: number): void {
   for (const region of TEST_REGIONS) {
-    const stack = h.get(AwsClients).ec2(region).middlewareStack as unknown as {
+    const stack = h.get(Ec2Clients).client(region).middlewareStack as unknown as {
       add(middleware: InitializeMiddleware<object, object>, options: InitializeHandlerOptions): void;
     };
     stack.add(

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import request from 'supertest';
-import { AwsClients } from '../../src/aws/aws-clients.service';
+import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { makeInstance } from '../factories';
 import { AppHarness, createAppHarness } from '../app-harness';
@@ -25,15 +25,15 @@ describe('GET /metrics', () => {
 
   it('is valid Prometheus text, and its counters move with AWS calls, HTTP requests and state', async () => {
     const before = await scrape();
-    const aws = h.get(AwsClients);
-    await aws.ec2('us-east-1').send(new DescribeAvailabilityZonesCommand({}));
-    await aws
-      .ec2('us-east-1')
+    const ec2 = h.get(Ec2Clients);
+    await ec2.client('us-east-1').send(new DescribeAvailabilityZonesCommand({}));
+    await ec2
+      .client('us-east-1')
       .send(new DescribeInstancesCommand({ InstanceIds: ['i-0000000000000000f'] }))
       .catch(() => undefined);
     const { instanceIds } = h.sandbox.control.seedInstances({ region: 'us-east-1', count: 1 });
-    await aws
-      .ec2('us-east-1')
+    await ec2
+      .client('us-east-1')
       .send(new TerminateInstancesCommand({ InstanceIds: instanceIds, DryRun: true }))
       .catch(() => undefined);
     await h

@@ -1,17 +1,17 @@
 import { DescribeAvailabilityZonesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { AwsClients } from '../../src/aws/aws-clients.service';
+import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { Metrics } from '../../src/metrics/metrics.service';
 import { AppHarness, createAppHarness } from '../app-harness';
 import { clearThrottleAfterFirstHit } from '../throttle';
 
 describe('EC2 client-side rate limits', () => {
   let h: AppHarness;
-  let aws: AwsClients;
+  let ec2: Ec2Clients;
 
   beforeAll(async () => {
-    // A tiny describe bucket: 2 calls at once, then 10 a second.
-    h = await createAppHarness({ env: { EC2_RATE_LIMITS: 'describe=2:10', AWS_MAX_ATTEMPTS: 6 } });
-    aws = h.get(AwsClients);
+    // A tiny non-mutating bucket: 2 calls at once, then 10 a second.
+    h = await createAppHarness({ env: { EC2_RATE_LIMITS: 'non-mutating=2:10', AWS_MAX_ATTEMPTS: 6 } });
+    ec2 = h.get(Ec2Clients);
   });
   afterEach(() => h.sandbox.control.clearFaults());
   afterAll(() => h.close());
@@ -21,8 +21,8 @@ describe('EC2 client-side rate limits', () => {
     const finished: number[] = [];
     await Promise.all(
       Array.from({ length: 8 }, () =>
-        aws
-          .ec2('us-east-1')
+        ec2
+          .client('us-east-1')
           .send(new DescribeAvailabilityZonesCommand({}))
           .then(() => finished.push(Date.now() - started)),
       ),
@@ -33,23 +33,23 @@ describe('EC2 client-side rate limits', () => {
     expect(finished).toHaveLength(8);
   });
 
-  it('keeps buckets per region: another region is not slowed by this one', () => {
-    const east = aws.bucket('us-east-1', 'describe');
-    const west = aws.bucket('us-west-2', 'describe');
-    expect(east).not.toBe(west);
-    expect(aws.bucket('us-east-1', 'describe')).toBe(east);
+  it('keeps a bucket per region and action, as EC2 throttles each action on its own', () => {
+    const east = ec2.limiter.requestBucket('us-east-1', 'DescribeAvailabilityZones');
+    expect(ec2.limiter.requestBucket('us-west-2', 'DescribeAvailabilityZones')).not.toBe(east);
+    expect(ec2.limiter.requestBucket('us-east-1', 'DescribeInstances', { MaxResults: 5 })).not.toBe(east);
+    expect(ec2.limiter.requestBucket('us-east-1', 'DescribeAvailabilityZones')).toBe(east);
   });
 
-  it('a throttle answer slows the bucket for every caller of the region, and retries still succeed', async () => {
-    const bucket = aws.bucket('us-west-2', 'describe');
-    const before = bucket.currentRate();
+  it('a throttle answer never shrinks a bucket: the retry alone backs off, and other actions keep their burst', async () => {
+    const input = { MaxResults: 5 };
+    const bucket = ec2.limiter.requestBucket('us-west-2', 'DescribeInstances', input);
     h.sandbox.control.setFaults({ throttle: { fraction: 1, actions: ['DescribeInstances'] } });
-    const call = aws.ec2('us-west-2').send(new DescribeInstancesCommand({}));
+    const call = ec2.client('us-west-2').send(new DescribeInstancesCommand(input));
     await clearThrottleAfterFirstHit(h.sandbox, h.get(Metrics), 'us-west-2');
     const res = await call;
     expect(res.$metadata.attempts).toBeGreaterThan(1);
-    // The same bucket serves DescribeAvailabilityZones of any other caller: it was slowed too.
-    expect(bucket.currentRate()).toBeLessThan(before);
-    await aws.ec2('us-west-2').send(new DescribeAvailabilityZonesCommand({}));
+    expect(bucket.limit).toEqual({ capacity: 2, refillPerSecond: 10 });
+    // Another action of the region kept its whole burst: nothing was taken from it or slowed.
+    expect(ec2.limiter.requestBucket('us-west-2', 'DescribeAvailabilityZones').available()).toBe(2);
   });
 });

@@ -1,5 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { keyPairNameFor, NamingConfig } from '../../aws/naming';
+import { keyPairNameFor, NamingConfig } from '../../ec2/naming';
 import type { DocumentPatch } from '../swagger';
 
 export const EXAMPLE_WORKER_TYPE = 'builder';

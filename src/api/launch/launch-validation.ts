@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { keyPairNameFor, NamingConfig } from '../../aws/naming';
+import { keyPairNameFor, NamingConfig } from '../../ec2/naming';
 import { Reason } from '../../common/errors';
 import { Failure, validationReasons } from '../validation';
 import { RequestSpotInstanceDto, RunInstanceDto } from '../dto/launch.dto';

@@ -1,15 +1,6 @@
-import {
-  RequestSpotInstancesCommand,
-  RequestSpotInstancesCommandInput,
-  RunInstancesCommand,
-  RunInstancesCommandInput,
-} from '@aws-sdk/client-ec2';
 import { Injectable, Logger } from '@nestjs/common';
 import { awsErrorCode } from '../../aws/aws-error';
-import { AwsClients } from '../../aws/aws-clients.service';
-import { resourceTags } from '../../aws/naming';
-import { AppConfig } from '../../config/app-config';
-import { isLiveInstanceState } from '../../state/entities';
+import { Ec2Gateway, LaunchSpec } from '../../ec2/ec2-gateway.service';
 import { InstanceRepository } from '../../state/instance.repository';
 import { SpotRequestRepository } from '../../state/spot-request.repository';
 import { Tx } from '../../state/tx.service';
@@ -35,8 +26,7 @@ export class LaunchService {
   private readonly log = new Logger(LaunchService.name);
 
   constructor(
-    private readonly config: AppConfig,
-    private readonly aws: AwsClients,
+    private readonly ec2: Ec2Gateway,
     private readonly tx: Tx,
     private readonly instances: InstanceRepository,
     private readonly requests: SpotRequestRepository,
@@ -47,42 +37,26 @@ export class LaunchService {
   /** `body` has passed every rule that needs no EC2 (`LaunchBodyPipe`). */
   async requestSpotInstance(workerType: string, body: RequestSpotInstanceDto): Promise<void> {
     const spec = body.LaunchSpecification;
-    const input: RequestSpotInstancesCommandInput = {
-      ClientToken: body.ClientToken,
-      SpotPrice: formatPrice(body.SpotPrice),
-      InstanceCount: 1,
-      Type: 'one-time',
-      LaunchSpecification: spec,
-      TagSpecifications: [
-        { ResourceType: 'spot-instances-request', Tags: resourceTags(this.config.managerId, workerType) },
-      ],
+    const launch = {
+      workerType,
+      clientToken: body.ClientToken,
+      spotPrice: formatPrice(body.SpotPrice),
+      spec: spec as LaunchSpec,
     };
-    const ec2 = this.aws.ec2(body.Region);
-    await this.ec2Call(workerType, body.Region, 'dry-run', () =>
-      ec2.send(new RequestSpotInstancesCommand({ ...input, DryRun: true })),
+    await this.ec2Call(workerType, 'dry-run', () =>
+      this.ec2.requestSpotInstances(body.Region, launch, { dryRun: true }),
     );
-    const answer = await this.ec2Call(workerType, body.Region, 'ec2', () =>
-      ec2.send(new RequestSpotInstancesCommand(input)),
-    );
-    const requests = answer?.SpotInstanceRequests ?? [];
+    const requests = await this.ec2Call(workerType, 'ec2', () => this.ec2.requestSpotInstances(body.Region, launch));
     await this.tx.run(async (m) => {
       // Only an open request is pending capacity; a fulfilled one's instance arrives through events.
-      const open = requests.filter((r) => r.State === 'open' && r.SpotInstanceRequestId);
+      const open = requests.filter((r) => r.state === 'open');
       await this.requests.upsertMany(
         open.map((r) => ({
-          region: body.Region,
-          id: r.SpotInstanceRequestId!,
-          workerType,
-          az:
-            r.LaunchSpecification?.Placement?.AvailabilityZone ??
-            r.LaunchedAvailabilityZone ??
-            spec.Placement?.AvailabilityZone ??
-            '',
-          instanceType: r.LaunchSpecification?.InstanceType ?? spec.InstanceType,
-          state: r.State!,
-          status: r.Status?.Code ?? 'pending-evaluation',
-          imageId: r.LaunchSpecification?.ImageId ?? spec.ImageId,
-          created: r.CreateTime ?? new Date(),
+          ...r.row,
+          az: r.row.az || spec.Placement?.AvailabilityZone || '',
+          instanceType: r.row.instanceType || spec.InstanceType,
+          imageId: r.row.imageId || spec.ImageId,
+          status: r.row.status || 'pending-evaluation',
         })),
         m,
       );
@@ -92,7 +66,7 @@ export class LaunchService {
       msg: 'spot instance requested',
       workerType,
       region: body.Region,
-      ids: requests.map((r) => r.SpotInstanceRequestId),
+      ids: requests.map((r) => r.id),
       clientToken: body.ClientToken,
     });
   }
@@ -100,54 +74,31 @@ export class LaunchService {
   /** `body` has passed every rule that needs no EC2 (`LaunchBodyPipe`). */
   async runInstance(workerType: string, body: RunInstanceDto): Promise<void> {
     const spec = body.LaunchInfo;
-    // AddressingType has no RunInstances counterpart (EC2 deprecated it); it is accepted and left out.
-    const { AddressingType: _unused, ...launch } = spec;
-    const tags = resourceTags(this.config.managerId, workerType);
-    const input: RunInstancesCommandInput = {
-      ...launch,
-      MinCount: 1,
-      MaxCount: 1,
-      ClientToken: body.ClientToken,
-      TagSpecifications: [
-        { ResourceType: 'instance', Tags: tags },
-        { ResourceType: 'volume', Tags: tags },
-      ],
-      InstanceMarketOptions:
+    const launch = {
+      workerType,
+      clientToken: body.ClientToken,
+      spec: spec as LaunchSpec,
+      spot:
         body.RequestType === 'spot'
-          ? {
-              MarketType: 'spot',
-              SpotOptions: {
-                MaxPrice: body.SpotPrice === undefined ? undefined : formatPrice(body.SpotPrice),
-                SpotInstanceType: 'one-time',
-                InstanceInterruptionBehavior: 'terminate',
-              },
-            }
+          ? { maxPrice: body.SpotPrice === undefined ? undefined : formatPrice(body.SpotPrice) }
           : undefined,
     };
-    const ec2 = this.aws.ec2(body.Region);
-    await this.ec2Call(workerType, body.Region, 'dry-run', () =>
-      ec2.send(new RunInstancesCommand({ ...input, DryRun: true })),
-    );
-    const answer = await this.ec2Call(workerType, body.Region, 'ec2', () => ec2.send(new RunInstancesCommand(input)));
-    const launched = answer?.Instances ?? [];
+    await this.ec2Call(workerType, 'dry-run', () => this.ec2.runInstances(body.Region, launch, { dryRun: true }));
+    const launched = await this.ec2Call(workerType, 'ec2', () => this.ec2.runInstances(body.Region, launch));
     await this.tx.run(async (m) => {
-      const live = launched.filter((i) => i.InstanceId && isLiveInstanceState(i.State?.Name ?? ''));
       await this.instances.upsertMany(
-        live.map((i) => {
-          const at = i.LaunchTime ?? new Date();
-          return {
-            region: body.Region,
-            id: i.InstanceId!,
-            workerType,
-            az: i.Placement?.AvailabilityZone ?? spec.Placement?.AvailabilityZone ?? '',
-            instanceType: i.InstanceType ?? spec.InstanceType,
-            state: i.State!.Name as 'pending' | 'running',
-            spotRequestId: i.SpotInstanceRequestId ?? null,
-            imageId: i.ImageId ?? spec.ImageId,
-            launched: at,
-            lastEvent: at,
-          };
-        }),
+        launched.flatMap((i) =>
+          i.row
+            ? [
+                {
+                  ...i.row,
+                  az: i.row.az || spec.Placement?.AvailabilityZone || '',
+                  instanceType: i.row.instanceType || spec.InstanceType,
+                  imageId: i.row.imageId || spec.ImageId,
+                },
+              ]
+            : [],
+        ),
         m,
       );
       await this.usage.recordAmiUsage(body.Region, [spec.ImageId], new Date(), m);
@@ -157,22 +108,16 @@ export class LaunchService {
       workerType,
       region: body.Region,
       requestType: body.RequestType,
-      ids: launched.map((i) => i.InstanceId),
+      ids: launched.map((i) => i.id),
       clientToken: body.ClientToken,
     });
   }
 
   /** One EC2 call of a launch; its refusals become 400s naming the rule (`dry-run` or `ec2`). */
-  private async ec2Call<T>(
-    workerType: string,
-    region: string,
-    rule: string,
-    call: () => Promise<T>,
-  ): Promise<T | undefined> {
+  private async ec2Call<T>(workerType: string, rule: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {
-      if (rule === 'dry-run' && awsErrorCode(err) === 'DryRunOperation') return undefined;
       if (awsErrorCode(err) === 'InvalidKeyPair.NotFound') this.keyPairs.forget(workerType);
       throw translateEc2Error(err, rule, keyPairHint);
     }

@@ -53,21 +53,31 @@ export function parseKeyPairName(name: string | undefined | null): ParsedKeyPair
 }
 
 /**
- * The worker type of a resource launched with this key name when the resource is ours (its key name
- * parses and names our manager id), else null: never touch what is not ours.
+ * The worker type of a resource launched with this key name when the resource is ours, else null: never
+ * touch what is not ours. Ours (SPEC §2): the name has exactly three non-empty parts, the first is our
+ * manager id and the second a valid worker type name. Only the gateway (`Ec2Gateway`) asks this of what
+ * EC2 answers; everyone else gets answers already parsed.
  */
 export function ownedWorkerType(keyName: string | undefined | null, managerId: string): string | null {
   const parsed = parseKeyPairName(keyName);
-  return parsed && parsed.managerId === managerId ? parsed.workerType : null;
+  return parsed && parsed.managerId === managerId && isValidWorkerType(parsed.workerType) ? parsed.workerType : null;
 }
 
 export function isOurs(keyName: string | undefined | null, managerId: string): boolean {
   return ownedWorkerType(keyName, managerId) !== null;
 }
 
-/** The `key-name` filter value that matches every key pair of this deployment (`<managerId>:*`). */
+/**
+ * The `key-name` filter value that narrows a describe to this deployment's key pairs (`<managerId>:*`).
+ * Only narrows: `*` also matches colons and the empty string, so every answer is parsed again.
+ */
 export function ownKeyNameFilter(managerId: string): string {
   return `${managerId}:*`;
+}
+
+/** The `key-name` filter value that narrows a describe to one worker type (`<managerId>:<workerType>:*`); only narrows. */
+export function workerTypeKeyNameFilter(managerId: string, workerType: string): string {
+  return `${managerId}:${workerType}:*`;
 }
 
 /** The tags of SPEC §2 for every instance, volume and spot request of a worker type. */

@@ -7,6 +7,7 @@ import {
   keyPairNameFor,
   ownedWorkerType,
   ownKeyNameFilter,
+  workerTypeKeyNameFilter,
   parseKeyPairName,
   pubkeyHash,
   resourceTags,
@@ -58,8 +59,23 @@ describe('key pair naming (SPEC §2)', () => {
     expect(ownedWorkerType('somebody-elses-key', 'mgr')).toBeNull();
   });
 
-  it('filters key names of this deployment with a trailing wildcard', () => {
+  it.each([
+    'mgr:builder:other:team',
+    'mgr:builder:',
+    'mgr:builder:x:y',
+    'mgr::abcdef0',
+    'mgr:bad wt:abcdef0',
+    'mgr:a/b:abcdef0',
+    `mgr:${'x'.repeat(65)}:abcdef0`,
+    'MGR:builder:abcdef0',
+    ' mgr:builder:abcdef0',
+  ])('owns no look-alike %p', (name) => {
+    expect(ownedWorkerType(name, 'mgr')).toBeNull();
+  });
+
+  it('filters key names of this deployment, or of one worker type, with a trailing wildcard', () => {
     expect(ownKeyNameFilter('mgr')).toBe('mgr:*');
+    expect(workerTypeKeyNameFilter('mgr', 'builder')).toBe('mgr:builder:*');
   });
 });
 

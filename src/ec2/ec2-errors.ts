@@ -1,0 +1,59 @@
+import { ServiceUnavailableError } from '../common/errors';
+
+/** Network failures that mean EC2 was not reached (or its answer never came back). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** How long a caller is told to wait before asking again after EC2 could not be reached. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * EC2 could not be reached: connection refused or reset, DNS, timeout. Not the caller's fault and not a
+ * bug: a 503 the caller may retry (SPEC §9). A mutation may or may not have happened; retrying it is safe
+ * because every mutation the service makes is idempotent (ClientToken, terminate, cancel, tag).
+ */
+export class Ec2UnavailableError extends ServiceUnavailableError {
+  constructor(
+    readonly region: string,
+    readonly operation: string,
+    override readonly cause: Error,
+  ) {
+    super(
+      `EC2 in ${region} cannot be reached (${operation}: ${networkCode(cause) ?? cause.message}); try again later`,
+      {
+        region,
+        operation,
+        cause: networkCode(cause) ?? cause.name,
+      },
+    );
+    this.retryAfterSeconds = RETRY_AFTER_SECONDS;
+  }
+}
+
+function networkCode(err: Error): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  // Happy-eyeballs connects (IPv4 and IPv6) fail with an AggregateError of each attempt's error.
+  const inner = (err as { errors?: unknown }).errors;
+  if (Array.isArray(inner)) {
+    for (const e of inner) if (e instanceof Error && networkCode(e)) return networkCode(e);
+  }
+  return undefined;
+}
+
+/** True for an error that says EC2 was not reached, as opposed to an answer from EC2. */
+export function isUnreachable(err: unknown): err is Error {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'TimeoutError') return true;
+  const code = networkCode(err);
+  return code !== undefined && UNREACHABLE_CODES.has(code);
+}
