@@ -84,8 +84,11 @@ export class AwsClients implements OnApplicationShutdown {
   }
 }
 
-/** The SDK options every client shares: region, a timeout on every call, sandbox credentials, pooled sockets. */
-export function clientOptions(config: AppConfig, region: string) {
+/**
+ * The SDK options every client shares: region, a timeout on every call, sandbox credentials, pooled
+ * sockets. `throwOnRequestTimeout` makes a request that gets no answer fail instead of only warning.
+ */
+export function clientOptions(config: AppConfig, region: string, opts: { throwOnRequestTimeout?: boolean } = {}) {
   const timeout = config.awsTimeoutMs;
   return {
     region,
@@ -93,6 +96,7 @@ export function clientOptions(config: AppConfig, region: string) {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: Math.min(timeout, 5000),
       requestTimeout: timeout,
+      throwOnRequestTimeout: opts.throwOnRequestTimeout,
       httpAgent: new Agent({ keepAlive: true, maxSockets: 50 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
     }),

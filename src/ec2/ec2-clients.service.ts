@@ -32,7 +32,8 @@ export class Ec2Clients implements OnApplicationShutdown {
     let client = this.clients.get(region);
     if (!client) {
       client = new EC2Client({
-        ...clientOptions(this.config, region),
+        // An EC2 that never answers (a hung connection) must end in a retry or a 503, not a warning.
+        ...clientOptions(this.config, region, { throwOnRequestTimeout: true }),
         endpoint: this.config.endpoints.ec2,
         maxAttempts: this.config.awsMaxAttempts,
         retryStrategy: new Ec2RetryStrategy(this.config.awsMaxAttempts),
