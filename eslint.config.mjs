@@ -16,6 +16,17 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': ['error', { allow: ['warn', 'error'] }],
+      // A log line's `err` is the error itself: the logger's serializer writes its name, code, message and
+      // AWS request id (src/logging/serialize-error.ts). A string there loses all but the message.
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          "Property[key.name='err'] > CallExpression[callee.name='String']",
+          "Property[key.name='err'] > MemberExpression[property.name='message']",
+          "Property[key.name='err'] > TemplateLiteral",
+          "Property[key.name='err'] > ConditionalExpression",
+        ].map((selector) => ({ selector, message: 'Log the error itself under `err`, not a string made from it' })),
+      ],
     },
   },
   {

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       .then(() => database.stop())
       .then(() => process.exit(0))
       .catch((err: unknown) => {
-        logger.error({ msg: 'shutdown failed', err: String(err) }, 'Main');
+        logger.error({ msg: 'shutdown failed', err }, 'Main');
         process.exit(1);
       });
   };

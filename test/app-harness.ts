@@ -1,12 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test, TestingModule } from '@nestjs/testing';
+import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
 import { AppConfig } from '../src/config/app-config';
 import { configureApp, HTTP_APP_OPTIONS } from '../src/configure-app';
+import { LOG_DESTINATION } from '../src/logging/logging.module';
 import { Sandbox, SandboxOptions, startSandbox } from '../src/sandbox';
 import { createTestDatabase, TestDatabase } from './db';
 import { emptyTables } from './support/tables';
+import { LogCapture, testLogs } from './log-capture';
 
 export const TEST_REGIONS = ['us-east-1', 'us-west-2'];
 
@@ -25,6 +28,8 @@ export interface AppHarness {
   sandbox: Sandbox;
   db: TestDatabase;
   dataSource: DataSource;
+  /** The JSON lines the service wrote (this test file's, shared by its harnesses). */
+  logs: LogCapture;
   get<T>(type: new (...args: never[]) => T): T;
   /** Empties every state table and resets the sandbox. */
   reset(): Promise<void>;
@@ -56,12 +61,16 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     // The event consumers run only where a test asks for them, so that events don't move other tests' state.
     EVENT_LISTENER_ENABLED: false,
     SQS_WAIT_TIME_SECONDS: 1,
+    LOG_LEVEL: 'info',
     ...options.env,
   });
-  const module = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  const app = configureApp(
-    module.createNestApplication<NestExpressApplication>({ ...HTTP_APP_OPTIONS, logger: ['error', 'warn'] }),
-  );
+  const module = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
+    .overrideProvider(LOG_DESTINATION)
+    .useValue(testLogs.stream)
+    .compile();
+  const nest = module.createNestApplication<NestExpressApplication>({ ...HTTP_APP_OPTIONS, bufferLogs: true });
+  nest.useLogger(nest.get(Logger));
+  const app = configureApp(nest);
   if (options.init !== false) await app.init();
   const dataSource = module.get(DataSource);
   return {
@@ -71,6 +80,7 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     sandbox,
     db,
     dataSource,
+    logs: testLogs,
     get: (type) => module.get(type),
     async reset() {
       await emptyTables(dataSource);

@@ -1,9 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import * as Sentry from '@sentry/nestjs';
 import type { HttpRequest, HttpResponse } from './http-types';
-import { awsErrorCode, awsErrorFields, isAwsError } from '../aws/aws-error';
+import { awsErrorCode, isAwsError } from '../aws/aws-error';
 import { ApiError, ERROR_STATUS, ErrorCode } from '../common/errors';
 import { requestIdOf } from '../common/request-id';
+import { reportError } from '../logging/report';
 
 /** EC2 answers that mean "slow down" or "try later", still there after the SDK's own retries. */
 const UNAVAILABLE_AWS_CODES = new Set([
@@ -110,7 +110,7 @@ export class ErrorFilter implements ExceptionFilter {
       return { code, message: parser.message ?? 'bad request', requestId };
     }
     if (isAwsError(err) && UNAVAILABLE_AWS_CODES.has(awsErrorCode(err) ?? err.name)) {
-      this.log.warn({ msg: 'AWS unavailable after retries', requestId, ...awsErrorFields(err) });
+      this.log.warn({ msg: 'AWS unavailable after retries', requestId, err });
       return {
         code: 'ServiceUnavailable',
         message: 'EC2 is throttling or unavailable; try again later',
@@ -118,15 +118,9 @@ export class ErrorFilter implements ExceptionFilter {
         details: { awsCode: awsErrorCode(err), region: err.region, operation: err.operation },
       };
     }
-    this.log.error({
-      msg: 'unhandled error',
-      requestId,
-      method: req.method,
-      path: req.path,
-      ...awsErrorFields(err),
-      stack: err instanceof Error ? err.stack : undefined,
-    });
-    Sentry.captureException(err, { tags: { requestId } });
+    // `requestId` is the caller's; AWS's own request id, if any, is `err.awsRequestId`.
+    this.log.error({ msg: 'unhandled error', requestId, method: req.method, path: req.path, err });
+    reportError(err, { tags: { requestId, stage: 'request' } });
     return { code: 'InternalError', message: 'Internal server error', requestId };
   }
 }

@@ -22,14 +22,11 @@ export function hasAwsErrorCode(err: unknown, ...codes: string[]): boolean {
   return code !== undefined && codes.includes(code);
 }
 
-/** Fields for a structured log line about a failed AWS call. */
-export function awsErrorFields(err: unknown): Record<string, unknown> {
-  if (!isAwsError(err)) return { err: err instanceof Error ? err.message : String(err) };
-  return {
-    region: err.region,
-    operation: err.operation,
-    code: awsErrorCode(err),
-    requestId: err.$metadata?.requestId,
-    err: err.message,
-  };
+/**
+ * Fields for a log line about a failed call: just `{ err }`. The logger's `err` serializer
+ * (src/logging/serialize-error.ts) writes its name, code, message, region, operation and AWS's request
+ * id (`err.awsRequestId`, never over the line's own `requestId`). Passing `err` directly does the same.
+ */
+export function awsErrorFields(err: unknown): { err: unknown } {
+  return { err };
 }

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import * as Sentry from '@sentry/nestjs';
 import { hostname } from 'node:os';
 import { Metrics } from '../metrics/metrics.service';
 import { JobRunRepository } from '../state/job-run.repository';
 import { LeaderLock, LeaderLockLostError } from '../state/leader-lock.service';
+import { reportError } from '../logging/report';
 
 /** What one tick did. */
 export type TickResult =
@@ -145,13 +145,13 @@ export class JobRunner<T> {
       const ms = started ? Date.now() - started.getTime() : undefined;
       if (ms !== undefined) metrics.jobDuration.observe({ job: name }, ms / 1000);
       if (err instanceof LeaderLockLostError) {
-        this.log.warn({ msg: `${name} aborted`, job: name, ms, why: 'leader lock lost', err: errorMessage(err) });
-        Sentry.captureException(err, { level: 'warning', tags: { job: name } });
+        this.log.warn({ msg: `${name} aborted`, job: name, ms, why: 'leader lock lost', err });
+        reportError(err, { level: 'warning', tags: { job: name } });
         metrics.jobRuns.inc({ job: name, outcome: 'aborted' });
         return 'aborted';
       }
-      this.log.error({ msg: `${name} failed`, job: name, ms, err: errorMessage(err) });
-      Sentry.captureException(err, { tags: { job: name } });
+      this.log.error({ msg: `${name} failed`, job: name, ms, err });
+      reportError(err, { tags: { job: name } });
       metrics.jobRuns.inc({ job: name, outcome: 'failed' });
       return 'failed';
     }

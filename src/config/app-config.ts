@@ -45,6 +45,11 @@ export class AppConfig {
     );
   }
 
+  /** The same settings writing log lines in this format. */
+  withLogFormat(format: LogFormat): AppConfig {
+    return new AppConfig(Object.assign(new Env(), this.env, { LOG_FORMAT: format }));
+  }
+
   /** The same settings with no periodic job scheduled (`npm run job` runs one pass by hand). */
   withJobsDisabled(): AppConfig {
     return new AppConfig(

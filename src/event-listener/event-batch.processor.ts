@@ -171,7 +171,7 @@ export class EventBatchProcessor {
 
   consumerError(region: string, queue: string, err: unknown): void {
     if (this.stopping) {
-      this.log.debug({ msg: 'queue consumer stopped', region, queue, err: String(err) });
+      this.log.debug({ msg: 'queue consumer stopped', region, queue, err });
       return;
     }
     this.log.error({ msg: 'queue consumer error', region, queue, ...awsErrorFields(err) });

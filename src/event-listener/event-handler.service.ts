@@ -120,7 +120,7 @@ export class EventHandlerService {
       region: event.region,
       instanceId: event.instanceId,
       state: event.state,
-      err: String(err),
+      err,
     });
     Sentry.captureException(err, { tags: { region: event.region, instanceId: event.instanceId, stage: 'event-log' } });
   }

@@ -91,7 +91,7 @@ export class HousekeepingService {
     outcome.finished = new Date();
     outcome.durationMs = outcome.finished.getTime() - started.getTime();
     await this.repo.saveOutcome(outcome).catch((err: unknown) => {
-      this.log.error({ msg: 'cannot save housekeeping outcome', region, err: String(err) });
+      this.log.error({ msg: 'cannot save housekeeping outcome', region, err });
     });
     this.recordMetrics(outcome);
     this.log.log({ msg: 'housekeeping of region done', ...outcome, phasesMs: phases });

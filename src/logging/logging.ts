@@ -3,6 +3,7 @@ import pino, { Logger as PinoLogger, LoggerOptions } from 'pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import { assignRequestId, requestIdOf } from '../common/request-id';
 import { AppConfig } from '../config/app-config';
+import { serializeError } from './serialize-error';
 
 /** Base pino settings: JSON lines in production, pretty lines for people in development. */
 export function pinoOptions(config: AppConfig): LoggerOptions {
@@ -13,6 +14,8 @@ export function pinoOptions(config: AppConfig): LoggerOptions {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.token', '*.tokenSha256'],
       censor: '[redacted]',
     },
+    // Every logger of the service (requests, boot, commands) shows an error the same way.
+    serializers: { err: serializeError },
     ...(config.logFormat === 'pretty'
       ? {
           transport: {
@@ -36,15 +39,25 @@ export function pinoHttpOptions(config: AppConfig): PinoHttpOptions {
     autoLogging: { ignore: (req) => /^\/(health|metrics)(\/|$)/.test(req.url ?? '') },
     customLogLevel: (_req, res, err) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    // For a 5xx pino-http makes up an Error just to say "failed with status code"; its stack says nothing.
-    // The error filter logs the real error, with its stack, on its own line.
+    // For a 5xx pino-http makes up an Error just to say "failed with status code": it says nothing the
+    // status does not, so it is left out. The error filter logs the real error on its own line.
     customErrorMessage: (_req, res) => `request failed with status ${res.statusCode}`,
+    customErrorObject: (_req, _res, err, line: Record<string, unknown>) => {
+      if (!isMadeUp(err)) return line;
+      const { err: _madeUp, ...rest } = line;
+      return rest;
+    },
     serializers: {
-      err: (err: Error) => ({ type: err.name, message: err.message }),
+      err: serializeError,
       req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   };
+}
+
+/** pino-http's stand-in for a 5xx that threw nothing it could see. */
+function isMadeUp(err: Error): boolean {
+  return /^failed with status code \d+$/.test(err.message);
 }
 
 /** A logger for before the Nest application exists (database and sandbox start-up, CLI commands). */
@@ -62,10 +75,12 @@ export function nestLoggerOver(logger: PinoLogger): LoggerService {
     (message: unknown, ...rest: unknown[]): void => {
       const last = rest[rest.length - 1];
       const context = typeof last === 'string' ? last : undefined;
-      if (typeof message === 'object' && message !== null && !(message instanceof Error)) {
+      if (message instanceof Error) {
+        logger[level]({ context, err: message }, message.message);
+      } else if (typeof message === 'object' && message !== null) {
         logger[level]({ context, ...(message as Record<string, unknown>) });
       } else {
-        logger[level]({ context }, message instanceof Error ? message.message : String(message));
+        logger[level]({ context }, String(message));
       }
     };
   return {

@@ -1,6 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import * as Sentry from '@sentry/nestjs';
 import { JobRunner } from '../common/job-runner';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics.service';
@@ -8,6 +7,7 @@ import { JobRunRepository } from '../state/job-run.repository';
 import { LeaderLock } from '../state/leader-lock.service';
 import { PriceSync } from './price-sync.service';
 import { PricingOutcome, PricingPoller } from './pricing-poller.service';
+import { reportError } from '../logging/report';
 
 /** How often every replica refreshes its price cache and cooldowns from Postgres, at most. */
 const SYNC_SECONDS = 15;
@@ -62,8 +62,8 @@ export class PricingJob implements OnApplicationBootstrap, BeforeApplicationShut
     this.syncing ??= this.sync
       .syncOnce()
       .catch((err: unknown) => {
-        this.log.warn({ msg: 'price cache refresh failed', err: err instanceof Error ? err.message : String(err) });
-        Sentry.captureException(err, { tags: { job: 'price-sync' } });
+        this.log.warn({ msg: 'price cache refresh failed', err });
+        reportError(err, { tags: { job: 'price-sync' } });
       })
       .finally(() => {
         this.syncing = null;

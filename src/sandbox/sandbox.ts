@@ -74,12 +74,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
 
   const clock = new SimClock(options.startTime ?? Date.now(), options.clockSpeed ?? 1, (err) =>
-    log({ msg: 'sandbox task failed', err: String(err) }),
+    log({ msg: 'sandbox task failed', err }),
   );
   // The emulator listens on a port of its own behind the proxy on the public SQS port; the sandbox's own
   // deliveries (EventBridge → SQS, inside AWS) go to it directly, so an outage of the public port loses nothing.
   const sqs = await startSqsEmulator(host, 0);
-  const proxy = new SqsProxy(host, sqs.port, (err) => log({ msg: 'sandbox SQS listener failed', err: String(err) }));
+  const proxy = new SqsProxy(host, sqs.port, (err) => log({ msg: 'sandbox SQS listener failed', err }));
   let http: SandboxHttp | undefined;
   try {
     await proxy.start(options.sqsPort ?? 0);
@@ -102,7 +102,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       host,
       { port: options.port ?? 0, ec2Port: options.ec2Port ?? 0 },
       {
-        ec2: new Ec2Api(ec2, faults, (err, action) => log({ msg: 'ec2 action failed', action, err: String(err) })),
+        ec2: new Ec2Api(ec2, faults, (err, action) => log({ msg: 'ec2 action failed', action, err })),
         events: new EventsApi(rules, delivery, accountId, new Set(regions), () => clock.now()),
         control: new ControlRoutes(control),
         defaultRegion: regions[0],

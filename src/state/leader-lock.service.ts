@@ -65,7 +65,7 @@ export class LeaderLock {
       broken ??= err;
       if (fence.signal.aborted) return;
       fence.abort(new LeaderLockLostError(name, err));
-      this.log.warn({ msg: 'leader lock connection lost; fencing the run', lock: name, err: errorFields(err) });
+      this.log.warn({ msg: 'leader lock connection lost; fencing the run', lock: name, err });
     };
     // A checked-out pg client has no error listener: without one, a dropped connection would crash the process.
     client.on('error', lose);
@@ -128,7 +128,7 @@ export class LeaderLock {
       this.log.warn({
         msg: 'could not release leader lock; closing its connection',
         lock: name,
-        err: errorFields(err),
+        err,
       });
       return err instanceof Error ? err : new Error(String(err));
     } finally {
@@ -181,10 +181,6 @@ function lockKey(name: string): string {
   return `ec2-manager:job:${name}`;
 }
 
-function errorFields(err: unknown): { name?: string; code?: string; message: string } {
-  if (!(err instanceof Error)) return { message: String(err) };
-  return { name: err.name, code: (err as { code?: string }).code, message: err.message };
-}
 
 function isConnectionError(err: unknown): boolean {
   return (

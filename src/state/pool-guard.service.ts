@@ -19,7 +19,7 @@ export class PoolGuard implements OnModuleInit {
   onModuleInit(): void {
     const pool = (this.db.driver as PostgresDriver).master as Pool | undefined;
     pool?.on('connect', (client: PoolClient) => {
-      client.on('error', (err: Error) => this.log.warn({ msg: 'database connection lost', err: err.message }));
+      client.on('error', (err: Error) => this.log.warn({ msg: 'database connection lost', err }));
     });
   }
 }

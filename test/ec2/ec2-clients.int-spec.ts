@@ -3,8 +3,9 @@ import {
   DescribeInstancesCommand,
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
-import { awsErrorCode, awsErrorFields } from '../../src/aws/aws-error';
+import { awsErrorCode } from '../../src/aws/aws-error';
 import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
+import { serializeError } from '../../src/logging/serialize-error';
 import { Metrics } from '../../src/metrics/metrics.service';
 import { AppHarness, createAppHarness } from '../app-harness';
 import { clearThrottleAfterFirstHit } from '../throttle';
@@ -38,13 +39,16 @@ describe('EC2 clients (behind the gateway)', () => {
       .send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] }))
       .catch((e: unknown) => e);
     expect(awsErrorCode(err)).toBe('InvalidInstanceID.NotFound');
-    const fields = awsErrorFields(err);
-    expect(fields).toMatchObject({
+    // What a log line shows of it: AWS's request id under its own key, never as the line's requestId.
+    expect(serializeError(err)).toMatchObject({
+      name: 'InvalidInstanceID.NotFound',
+      code: 'InvalidInstanceID.NotFound',
       region: 'us-west-2',
       operation: 'DescribeInstances',
-      code: 'InvalidInstanceID.NotFound',
+      awsRequestId: expect.stringMatching(/.+/),
+      httpStatusCode: 400,
     });
-    expect(fields.requestId).toEqual(expect.any(String));
+    expect(serializeError(err)).not.toHaveProperty('requestId');
     expect((err as Error).message).toMatch(/^us-west-2 DescribeInstances: /);
   });
 

@@ -4,7 +4,12 @@ import pinoHttp from 'pino-http';
 import { createServer } from 'node:http';
 import request from 'supertest';
 import { AppConfig } from '../../src/config/app-config';
+import * as Sentry from '@sentry/nestjs';
 import { nestLoggerOver, pinoHttpOptions, pinoOptions } from '../../src/logging/logging';
+import { SpotPollJob } from '../../src/spot-poller/spot-poll.job';
+import { AppHarness } from '../app-harness';
+import { api, bearer, createApiHarness, TOKENS } from '../api/support';
+import { captureSentryEvents } from '../event-listener/support';
 
 /** Runs the service's request logging over a bare HTTP server and captures the JSON lines. */
 function capture(config: AppConfig) {
@@ -92,7 +97,89 @@ describe('structured logs', () => {
     expect(lines).toEqual([
       expect.objectContaining({ level: 'info', context: 'SetupService', msg: 'created queue', region: 'us-east-1' }),
       expect.objectContaining({ level: 'warn', context: 'SetupService', msg: 'left alone: not ours' }),
-      expect.objectContaining({ level: 'error', context: 'SetupService', msg: 'boom' }),
+      expect.objectContaining({
+        level: 'error',
+        context: 'SetupService',
+        msg: 'boom',
+        err: expect.objectContaining({ name: 'Error', message: 'boom' }),
+      }),
     ]);
+  });
+});
+
+describe('error lines of the service', () => {
+  let h: AppHarness;
+  const sentry = captureSentryEvents();
+  beforeAll(async () => {
+    h = await createApiHarness({ env: { AWS_MAX_ATTEMPTS: 2 } });
+  });
+  afterAll(() => h.close());
+  beforeEach(() => (sentry.length = 0));
+
+  it("keep the caller's request id on a 500's line and name the error; Sentry hears of the cause once", async () => {
+    const mark = h.logs.mark();
+    await h.dataSource.query('ALTER TABLE instances RENAME TO instances_away');
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await api(h).get('/v1/worker-types').set('X-Request-Id', `caller-${i}`).expect(500);
+        ids.push(res.body.requestId);
+      }
+    } finally {
+      await h.dataSource.query('ALTER TABLE instances_away RENAME TO instances');
+    }
+    expect(ids).toEqual(['caller-0', 'caller-1', 'caller-2']);
+    const lines = h.logs.find('unhandled error', mark);
+    expect(lines.map((l) => l.requestId)).toEqual(ids);
+    expect(lines[0]).toMatchObject({
+      level: 'error',
+      context: 'ErrorFilter',
+      path: '/v1/worker-types',
+      err: { name: 'QueryFailedError', code: '42P01', message: expect.stringContaining('instances') },
+    });
+    // The access line of a 500 carries no made-up error; the line above explains it.
+    const access = h.logs.find('request failed with status 500', mark);
+    expect(access).toHaveLength(3);
+    for (const line of access) expect(line).not.toHaveProperty('err');
+    await Sentry.flush(1000);
+    expect(sentry).toHaveLength(1);
+  });
+
+  it("put AWS's request id under err.awsRequestId, never over the line's requestId", async () => {
+    const mark = h.logs.mark();
+    h.sandbox.control.setFaults({ throttle: { fraction: 1, actions: ['DescribeKeyPairs'] } });
+    try {
+      await api(h).get('/v1/worker-types/builder/key-pair').set(bearer(TOKENS.admin)).set('X-Request-Id', 'mine-1');
+    } finally {
+      h.sandbox.control.clearFaults();
+    }
+    const [line] = h.logs.find('AWS unavailable after retries', mark);
+    expect(line).toMatchObject({
+      requestId: 'mine-1',
+      err: {
+        name: 'RequestLimitExceeded',
+        code: 'RequestLimitExceeded',
+        region: expect.any(String),
+        operation: 'DescribeKeyPairs',
+        awsRequestId: expect.any(String),
+      },
+    });
+    expect(line.err!.awsRequestId).not.toBe('mine-1');
+  });
+
+  it('name the cause of a failed job run, and never write an empty err', async () => {
+    const mark = h.logs.mark();
+    await h.dataSource.query('ALTER TABLE spot_requests RENAME TO spot_requests_away');
+    try {
+      expect(await h.get(SpotPollJob).runner.tick(true)).toBe('failed');
+    } finally {
+      await h.dataSource.query('ALTER TABLE spot_requests_away RENAME TO spot_requests');
+    }
+    const [line] = h.logs.find('spot-poll failed', mark);
+    expect(line.err).toMatchObject({ name: expect.any(String), message: expect.stringMatching(/spot_requests/) });
+    for (const l of h.logs.lines) {
+      if (l.err === undefined) continue;
+      expect(l.err).toEqual(expect.objectContaining({ name: expect.any(String), message: expect.any(String) }));
+    }
   });
 });

@@ -127,7 +127,7 @@ export class EventDelivery {
       .catch((err: unknown) => {
         record.error = err instanceof Error ? err.message : String(err);
         this.stats.failed++;
-        this.log({ msg: 'event delivery failed', eventId: envelope.id, rule, target: target.Arn, err: record.error });
+        this.log({ msg: 'event delivery failed', eventId: envelope.id, rule, target: target.Arn, err });
       })
       .finally(() => {
         this.inFlight--;

@@ -34,7 +34,7 @@ export class SandboxHttp {
     private readonly apis: SandboxApis,
     private readonly log: (entry: Record<string, unknown>) => void,
   ) {
-    const onError = (err: unknown) => log({ msg: 'sandbox listener failed', err: String(err) });
+    const onError = (err: unknown) => log({ msg: 'sandbox listener failed', err });
     this.main = new Listener(this.server(false), host, onError);
     this.ec2Only = new Listener(this.server(true), host, onError);
   }
@@ -95,7 +95,7 @@ export class SandboxHttp {
   private server(ec2Only: boolean) {
     const server = createServer((req, res) => {
       this.handle(req, res, ec2Only).catch((err: unknown) => {
-        this.log({ msg: 'sandbox request failed', method: req.method, url: req.url, err: String(err) });
+        this.log({ msg: 'sandbox request failed', method: req.method, url: req.url, err });
         if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ error: 'internal error' }));
         else res.destroy();
       });
