@@ -37,9 +37,7 @@ export class LogCapture {
 
   /** Lines whose message is `msg` (or matches it), optionally only those after a mark. */
   find(msg: string | RegExp, since = 0): LogLine[] {
-    return this.lines
-      .slice(since)
-      .filter((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg ?? '')));
+    return this.lines.slice(since).filter((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg ?? '')));
   }
 
   /** A position to read from later: `logs.find(msg, logs.mark())`. */

@@ -66,6 +66,16 @@ describe('configuration', () => {
     expect(found[0].startsWith(variable)).toBe(true);
   });
 
+  it('parses INSTANCE_PUBKEY as an OpenSSH key: a key EC2 would refuse stops the start, saying why', () => {
+    // Looks like a key to a regular expression; its data is cut short.
+    expect(problems({ INSTANCE_PUBKEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVj me' })).toEqual([
+      'INSTANCE_PUBKEY: not a usable OpenSSH public key: the key data ends inside its public key',
+    ]);
+    expect(problems({ INSTANCE_PUBKEY: `ssh-rsa ${AppConfig.forTest().instancePubkey.split(' ')[1]}` })).toEqual([
+      'INSTANCE_PUBKEY: not a usable OpenSSH public key: the key data says "ssh-ed25519", the text "ssh-rsa"',
+    ]);
+  });
+
   it('names every bad variable at once', () => {
     expect(
       problems({ PORT: 'abc', REGIONS: '' })

@@ -22,8 +22,10 @@ describe('reports to Sentry', () => {
     });
 
   it('send one event per cause in a window, however often it happens', async () => {
-    for (let i = 0; i < 50; i++) reportError(awsError('us-east-1'), { tags: { job: 'spot-poll', region: 'us-east-1' } });
-    for (let i = 0; i < 50; i++) reportError(awsError('us-west-2'), { tags: { job: 'spot-poll', region: 'us-west-2' } });
+    for (let i = 0; i < 50; i++)
+      reportError(awsError('us-east-1'), { tags: { job: 'spot-poll', region: 'us-east-1' } });
+    for (let i = 0; i < 50; i++)
+      reportError(awsError('us-west-2'), { tags: { job: 'spot-poll', region: 'us-west-2' } });
     reportError(new TypeError('x is undefined'), { tags: { job: 'spot-poll', region: 'us-east-1' } });
     // Ids of one occurrence (a request's) do not make a new cause.
     for (let i = 0; i < 5; i++) reportError(new Error('db down'), { tags: { requestId: `r${i}`, stage: 'request' } });

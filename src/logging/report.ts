@@ -55,7 +55,11 @@ function causeOf(kind: string, context: ReportContext): string {
 function send(
   cause: string,
   context: ReportContext,
-  capture: (hint: { level?: Sentry.SeverityLevel; tags: Record<string, string>; extra: Record<string, unknown> }) => void,
+  capture: (hint: {
+    level?: Sentry.SeverityLevel;
+    tags: Record<string, string>;
+    extra: Record<string, unknown>;
+  }) => void,
 ): boolean {
   const { report, suppressed } = limiter.admit(cause, (context.everySeconds ?? REPORT_WINDOW_SECONDS) * 1000);
   if (!report) return false;

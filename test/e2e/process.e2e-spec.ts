@@ -124,6 +124,7 @@ describe('the service process', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ REGIONS: '' }, 'REGIONS'],
+    [{ INSTANCE_PUBKEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVj me' }, 'INSTANCE_PUBKEY'],
   ])('refuses to start with %j: one line naming %s, exit 1', async (env, variable) => {
     const started = startService({ ...env, DATA_DIR: path.join(dataDir, 'never') });
     expect(await started.exited).toBe(1);
