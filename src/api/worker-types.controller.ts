@@ -1,6 +1,9 @@
 import { Controller, Delete, Get, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { keyPairNameFor } from '../ec2/naming';
+import { AppConfig } from '../config/app-config';
 import { ErrorDto } from './dto/error.dto';
+import { KeyPairDto } from './dto/internal.dto';
 import { RequestSpotInstanceDto, RunInstanceDto } from './dto/launch.dto';
 import { KeyPairsService } from './key-pairs.service';
 import { LaunchBody } from './launch/launch-body';
@@ -28,6 +31,7 @@ const WORKER_TYPE_PARAM = { name: 'workerType', example: 'builder', description:
 @Controller('v1/worker-types')
 export class WorkerTypesController {
   constructor(
+    private readonly config: AppConfig,
     private readonly workerTypes: WorkerTypesService,
     private readonly launches: LaunchService,
     private readonly keyPairs: KeyPairsService,
@@ -130,16 +134,19 @@ export class WorkerTypesController {
   @Get(':workerType/key-pair')
   @Endpoint({
     operationId: 'ensureKeyPair',
-    summary: "Make sure the worker type's key pair exists in every region",
+    summary: "Make sure the worker type's key pair exists in every region, and name it",
     description:
-      'Imports `<managerId>:<workerType>:<hash>` (from INSTANCE_PUBKEY) where it is missing. Idempotent and ' +
-      'remembered: repeated calls are cheap.',
+      'Imports the key pair `<managerId>:<workerType>:<hash>` where it is missing, with the public key of ' +
+      'INSTANCE_PUBKEY; `<hash>` is the first 7 hex digits of the SHA-256 of `<type> <base64>` (the key without ' +
+      'its comment). Answers the name, which every launch of the worker type must give as `KeyName`. Idempotent ' +
+      'and remembered: repeated calls are cheap.',
     scope: 'manage-resources:<workerType>',
-    noContent: true,
   })
   @ApiParam(WORKER_TYPE_PARAM)
-  ensureKeyPair(@Param('workerType', WorkerTypePipe) workerType: string): Promise<void> {
-    return this.keyPairs.ensure(workerType);
+  @ApiOkResponse({ type: KeyPairDto })
+  async ensureKeyPair(@Param('workerType', WorkerTypePipe) workerType: string): Promise<KeyPairDto> {
+    await this.keyPairs.ensure(workerType);
+    return { keyName: keyPairNameFor(this.config, workerType), regions: [...this.config.regions] };
   }
 
   @Delete(':workerType/key-pair')

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppHarness } from '../app-harness';
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { launchExamples } from '../../src/api/launch/launch-examples';
@@ -24,7 +25,7 @@ describe('launch API', () => {
 
   const spot = (body: object) => api(h).put(`/v1/worker-types/${WT}/spot-request`).set(auth).send(body);
   const run = (body: object) => api(h).put(`/v1/worker-types/${WT}/instance`).set(auth).send(body);
-  const ensureKeyPair = () => api(h).get(`/v1/worker-types/${WT}/key-pair`).set(auth).expect(204);
+  const ensureKeyPair = () => api(h).get(`/v1/worker-types/${WT}/key-pair`).set(auth).expect(200);
 
   beforeAll(async () => {
     h = await createApiHarness({ env: { AWS_MAX_ATTEMPTS: 10 }, sandbox: { seed: 42 } });
@@ -46,6 +47,14 @@ describe('launch API', () => {
         ]),
       );
 
+    it('answers the name a launch must use, derived from the manager id and the public key', async () => {
+      const res = await ensureKeyPair();
+      expect(res.body).toEqual({ keyName, regions: ['us-east-1', 'us-west-2'] });
+      const [type, base64] = h.config.instancePubkey.split(' ');
+      const hash = createHash('sha256').update(`${type} ${base64}`).digest('hex').slice(0, 7);
+      expect(keyName).toBe(`${h.config.managerId}:${WT}:${hash}`);
+    });
+
     it('imports the derived key pair in every region, once, and removes it everywhere', async () => {
       await ensureKeyPair();
       expect(keyPairs()).toEqual({ 'us-east-1': [keyName], 'us-west-2': [keyName] });
@@ -66,7 +75,7 @@ describe('launch API', () => {
     it('imports it only where it is missing', async () => {
       await ensureKeyPair();
       await h.sandbox.control.reset();
-      await api(h).get(`/v1/worker-types/other/key-pair`).set(bearer(TOKENS.admin)).expect(204);
+      await api(h).get(`/v1/worker-types/other/key-pair`).set(bearer(TOKENS.admin)).expect(200);
       expect(Object.values(keyPairs()).flat()).toEqual([
         keyPairNameFor(h.config, 'other'),
         keyPairNameFor(h.config, 'other'),

@@ -73,7 +73,7 @@ describe('event listener: EC2 → EventBridge rule → SQS → consumer → Post
 
   it('should follow a spot request made through the API to its instance, running, and gone after the API terminates it', async () => {
     const auth = bearer(TOKENS.builder);
-    await api(h).get('/v1/worker-types/builder/key-pair').set(auth).expect(204);
+    await api(h).get('/v1/worker-types/builder/key-pair').set(auth).expect(200);
     await api(h).put('/v1/worker-types/builder/spot-request').set(auth).send(launchExamples(h.config).spot).expect(204);
     const spot = h.get(SpotRequestRepository);
     const [request] = await spot.list({ workerType: 'builder' });

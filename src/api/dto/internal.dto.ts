@@ -75,3 +75,17 @@ export class HousekeepingOutcomeDto {
   @ApiProperty({ type: String, nullable: true, description: 'Why the sweep of this region failed, if it did' })
   error!: string | null;
 }
+
+export class KeyPairDto {
+  @ApiProperty({
+    example: 'ec2-manager-dev:builder:5d41402',
+    description:
+      'The name every launch of this worker type must give as `KeyName`: `<managerId>:<workerType>:<hash>`, where ' +
+      '`<hash>` is the first 7 hex digits of the SHA-256 of the first two fields of INSTANCE_PUBKEY ' +
+      '(`<type> <base64>`, without the comment). It changes only when MANAGER_ID or INSTANCE_PUBKEY does.',
+  })
+  keyName!: string;
+
+  @ApiProperty({ type: [String], example: ['us-east-1', 'us-west-2'], description: 'Where it now exists: every region' })
+  regions!: string[];
+}
