@@ -15,10 +15,7 @@ export async function resolveCloud(
   config: AppConfig,
   log: (entry: Record<string, unknown>) => void,
 ): Promise<ResolvedCloud> {
-  const given = config.endpoints;
-  if (config.awsMode !== 'sandbox' || (given.ec2 && given.sqs && given.events)) {
-    return { config, stop: () => Promise.resolve() };
-  }
+  if (!config.inProcessSandbox) return { config, stop: () => Promise.resolve() };
   const { startSandbox } = await import('./sandbox');
   const sandbox = await startSandbox({
     port: config.sandboxPort,

@@ -17,8 +17,7 @@ function line(action: string, item: SetupItem): string {
  */
 async function main(): Promise<number> {
   const config = loadConfig();
-  const { ec2, sqs, events } = config.endpoints;
-  if (config.awsMode === 'sandbox' && !(ec2 && sqs && events)) {
+  if (config.inProcessSandbox) {
     // A sandbox started here would vanish with this process, and with it everything set up in it.
     console.error(
       'ec2-manager setup: in sandbox mode the service sets itself up at start. To set up a sandbox run alone ' +

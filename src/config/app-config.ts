@@ -79,6 +79,14 @@ export class AppConfig {
   get awsMode(): AwsMode {
     return this.env.AWS_MODE;
   }
+  /**
+   * Sandbox mode with no endpoints given: the process must start the sandbox cloud itself (main.ts does,
+   * then points the clients at it, after which this is false). Until then there is no cloud at all.
+   */
+  get inProcessSandbox(): boolean {
+    const { EC2_ENDPOINT, SQS_ENDPOINT, EVENTS_ENDPOINT } = this.env;
+    return this.env.AWS_MODE === 'sandbox' && !(EC2_ENDPOINT && SQS_ENDPOINT && EVENTS_ENDPOINT);
+  }
   get regions(): readonly string[] {
     return this.env.REGIONS;
   }

@@ -95,4 +95,20 @@ describe('configuration', () => {
   it('treats an empty optional setting as unset', () => {
     expect(AppConfig.fromEnv({ DATABASE_URL: '', SENTRY_DSN: '' }).databaseUrl).toBeUndefined();
   });
+
+  it('starts the sandbox in process only in sandbox mode with no endpoints, and no more once they are given', () => {
+    const endpoints = { ec2: 'http://127.0.0.1:1', sqs: 'http://127.0.0.1:2', events: 'http://127.0.0.1:1' };
+    const sandbox = AppConfig.fromEnv({});
+    expect(sandbox.inProcessSandbox).toBe(true);
+    expect(sandbox.withEndpoints(endpoints).inProcessSandbox).toBe(false);
+    expect(AppConfig.fromEnv({ EC2_ENDPOINT: endpoints.ec2 }).inProcessSandbox).toBe(true);
+    const aws = AppConfig.fromEnv({
+      AWS_MODE: 'aws',
+      REGIONS: 'us-east-1',
+      MANAGER_ID: 'ec2-manager-prod',
+      INSTANCE_PUBKEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1u8dz3aS1vQdO5lRgnvwI9m7IMOk8bMSeFX2rGbBiq x',
+      DATABASE_URL: 'postgres://u@db:5432/ec2',
+    });
+    expect(aws.inProcessSandbox).toBe(false);
+  });
 });

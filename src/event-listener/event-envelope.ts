@@ -1,9 +1,26 @@
 import { TerminationAction, TerminationNoticeKind } from '../state/entities';
 
-export const STATE_CHANGE = 'EC2 Instance State-change Notification';
-export const SPOT_INTERRUPTION = 'EC2 Spot Instance Interruption Warning';
-export const REBALANCE = 'EC2 Instance Rebalance Recommendation';
-export const HEALTH = 'AWS Health Event';
+/** An EventBridge event this parser acts on; `detail` holds fields it requires to have exactly these values. */
+export interface HandledEvent {
+  source: string;
+  detailType: string;
+  detail?: Readonly<Record<string, string>>;
+}
+
+/** Every event the parser acts on. Setup's EventBridge rules are built from these, so the two cannot drift. */
+export const HANDLED_EVENTS = {
+  stateChange: { source: 'aws.ec2', detailType: 'EC2 Instance State-change Notification' },
+  spotInterruption: { source: 'aws.ec2', detailType: 'EC2 Spot Instance Interruption Warning' },
+  rebalance: { source: 'aws.ec2', detailType: 'EC2 Instance Rebalance Recommendation' },
+  scheduledChange: {
+    source: 'aws.health',
+    detailType: 'AWS Health Event',
+    detail: { service: 'EC2', eventTypeCategory: 'scheduledChange' },
+  },
+} as const satisfies Record<string, HandledEvent>;
+
+const { stateChange, spotInterruption, rebalance, scheduledChange } = HANDLED_EVENTS;
+const is = (e: HandledEvent, source: string, detailType: string) => source === e.source && detailType === e.detailType;
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 const INSTANCE_STATES = new Set(['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped']);
@@ -69,7 +86,7 @@ export function parseEnvelope(body: string | undefined, queueRegion: string): Pa
   const at = new Date(ms);
   const base = { eventId: id, region: queueRegion, time: at };
 
-  if (source === 'aws.ec2' && detailType === STATE_CHANGE) {
+  if (is(stateChange, source, detailType)) {
     const instanceId = detail['instance-id'];
     const state = detail.state;
     if (typeof instanceId !== 'string' || !INSTANCE_ID.test(instanceId)) {
@@ -81,12 +98,12 @@ export function parseEnvelope(body: string | undefined, queueRegion: string): Pa
     return { ok: true, event: { kind: 'state-change', ...base, instanceId, state } };
   }
 
-  if (source === 'aws.ec2' && (detailType === SPOT_INTERRUPTION || detailType === REBALANCE)) {
+  if (is(spotInterruption, source, detailType) || is(rebalance, source, detailType)) {
     const instanceId = detail['instance-id'];
     if (typeof instanceId !== 'string' || !INSTANCE_ID.test(instanceId)) {
       return reject('malformed', `${detailType} without a valid instance-id`);
     }
-    if (detailType === REBALANCE) {
+    if (detailType === rebalance.detailType) {
       return {
         ok: true,
         event: {
@@ -116,8 +133,8 @@ export function parseEnvelope(body: string | undefined, queueRegion: string): Pa
     };
   }
 
-  if (source === 'aws.health' && detailType === HEALTH) {
-    if (detail.service !== 'EC2' || detail.eventTypeCategory !== 'scheduledChange') {
+  if (is(scheduledChange, source, detailType)) {
+    if (Object.entries(scheduledChange.detail).some(([field, value]) => detail[field] !== value)) {
       return reject('unknown', `AWS Health event for ${String(detail.service)}/${String(detail.eventTypeCategory)}`);
     }
     const ids = new Set<string>();

@@ -126,10 +126,8 @@ export class EventListenerModule {
       providers: [EventCounters, EventHandlerService, EventBatchProcessor] as Provider[],
       exports: [EventCounters, EventHandlerService],
     };
-    const { ec2, sqs, events } = config.endpoints;
-    // Sandbox mode without endpoints means no cloud at all (main.ts always resolves one): nothing to consume.
-    const noCloud = config.awsMode === 'sandbox' && !(ec2 && sqs && events);
-    if (!config.eventListenerEnabled || noCloud) return base;
+    // A sandbox not started yet is no cloud at all (main.ts always starts it first): nothing to consume.
+    if (!config.eventListenerEnabled || config.inProcessSandbox) return base;
     return {
       ...base,
       imports: [

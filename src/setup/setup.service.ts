@@ -17,6 +17,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { hasAwsErrorCode } from '../aws/aws-error';
 import { AwsClients } from '../aws/aws-clients.service';
 import { AppConfig } from '../config/app-config';
+import { HANDLED_EVENTS, HandledEvent } from '../event-listener/event-envelope';
 
 /** One line of the setup report: what kind of thing, where, and why it was left if it was. */
 export interface SetupItem {
@@ -41,33 +42,29 @@ export interface RegionQueues {
   deadLetterQueueUrl: string;
 }
 
+/** The EventBridge pattern of exactly the events `parseEnvelope` acts on as `event`. */
+function patternOf(event: HandledEvent): Record<string, unknown> {
+  const detail = event.detail && Object.fromEntries(Object.entries(event.detail).map(([k, v]) => [k, [v]]));
+  return { source: [event.source], 'detail-type': [event.detailType], ...(detail ? { detail } : {}) };
+}
+
+/**
+ * The rule of each event the parser acts on: a Record over its keys, so an event added there does not
+ * compile until it has a rule here. The suffixes name rules that exist in deployed accounts: never rename.
+ */
+const RULES: Record<keyof typeof HANDLED_EVENTS, { suffix: string; what: string }> = {
+  stateChange: { suffix: 'state-change', what: 'EC2 instance state changes' },
+  spotInterruption: { suffix: 'spot-interruption', what: 'EC2 spot interruption warnings' },
+  rebalance: { suffix: 'rebalance', what: 'EC2 rebalance recommendations' },
+  scheduledChange: { suffix: 'health', what: 'AWS Health scheduled changes for EC2' },
+};
+
 /** The EventBridge rules SPEC §4 needs, each sending its events to the region's queue. */
-export const EVENT_RULES: readonly { suffix: string; what: string; pattern: Record<string, unknown> }[] = [
-  {
-    suffix: 'state-change',
-    what: 'EC2 instance state changes',
-    pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] },
-  },
-  {
-    suffix: 'spot-interruption',
-    what: 'EC2 spot interruption warnings',
-    pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] },
-  },
-  {
-    suffix: 'rebalance',
-    what: 'EC2 rebalance recommendations',
-    pattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Instance Rebalance Recommendation'] },
-  },
-  {
-    suffix: 'health',
-    what: 'AWS Health scheduled changes for EC2',
-    pattern: {
-      source: ['aws.health'],
-      'detail-type': ['AWS Health Event'],
-      detail: { service: ['EC2'], eventTypeCategory: ['scheduledChange'] },
-    },
-  },
-];
+export const EVENT_RULES: readonly { suffix: string; what: string; pattern: Record<string, unknown> }[] =
+  Object.entries(RULES).map(([event, rule]) => ({
+    ...rule,
+    pattern: patternOf(HANDLED_EVENTS[event as keyof typeof HANDLED_EVENTS]),
+  }));
 
 /** Our target's id on each rule; other targets on the rule belong to someone else. */
 export const TARGET_ID = 'ec2-manager-queue';
