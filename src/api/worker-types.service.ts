@@ -4,6 +4,7 @@ import { FailedSpotRequestRepository } from '../state/failed-spot-request.reposi
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
+import { Tx } from '../state/tx.service';
 import { WorkerTypeRepository } from '../state/worker-type.repository';
 import {
   toInstanceDto,
@@ -24,6 +25,7 @@ export class WorkerTypesService {
     private readonly notices: TerminationNoticeRepository,
     private readonly cooldowns: CapacityCooldownRepository,
     private readonly failures: FailedSpotRequestRepository,
+    private readonly tx: Tx,
   ) {}
 
   list(): Promise<string[]> {
@@ -34,11 +36,12 @@ export class WorkerTypesService {
     return toStatsDto(await this.workerTypes.counts(workerType));
   }
 
+  /** One snapshot: an instance fulfilling a request between the two lists must not vanish from both. */
   async state(workerType?: string): Promise<WorkerTypeStateDto> {
-    const [instances, requests] = await Promise.all([
-      this.instances.list({ workerType }),
-      this.requests.list({ workerType }),
-    ]);
+    const { instances, requests } = await this.tx.snapshot(async (m) => ({
+      instances: await this.instances.list({ workerType }, m),
+      requests: await this.requests.list({ workerType }, m),
+    }));
     return { instances: instances.map(toInstanceDto), requests: requests.map(toSpotRequestDto) };
   }
 

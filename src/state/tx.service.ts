@@ -10,4 +10,12 @@ export class Tx {
   run<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
     return this.db.transaction(fn);
   }
+
+  /**
+   * Runs reads on one snapshot (REPEATABLE READ): every query sees the database as of the first one,
+   * so that an answer made of several queries is true of one moment.
+   */
+  snapshot<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction('REPEATABLE READ', fn);
+  }
 }

@@ -24,27 +24,42 @@ export interface RegionResources {
 export class WorkerTypeRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Worker types with any instance or spot request, sorted. */
+  /**
+   * Worker types with any instance or spot request, sorted. A skip scan of each table's worker-type
+   * index: one descent per worker type, however many rows each has.
+   */
   async list(tx?: EntityManager): Promise<string[]> {
     const rows: { wt: string }[] = await (tx ?? this.db.manager).query(
-      `SELECT worker_type AS wt FROM instances UNION SELECT worker_type FROM spot_requests ORDER BY 1`,
+      `WITH RECURSIVE i(wt) AS (
+         SELECT min(worker_type) FROM instances
+         UNION ALL
+         SELECT (SELECT min(worker_type) FROM instances WHERE worker_type > i.wt) FROM i WHERE i.wt IS NOT NULL
+       ), s(wt) AS (
+         SELECT min(worker_type) FROM spot_requests
+         UNION ALL
+         SELECT (SELECT min(worker_type) FROM spot_requests WHERE worker_type > s.wt) FROM s WHERE s.wt IS NOT NULL
+       )
+       SELECT wt FROM i WHERE wt IS NOT NULL UNION SELECT wt FROM s WHERE wt IS NOT NULL ORDER BY 1`,
     );
     return rows.map((r) => r.wt);
   }
 
   /**
    * running = instances in running; pending = instances in pending plus open spot requests; both
-   * grouped by instance type (SPEC §3).
+   * grouped by instance type (SPEC §3). Read from the counts the triggers keep (`WorkerTypeCount`):
+   * a few rows per worker type, and exact, since they change in the transactions that change the rows.
    */
   async counts(workerType: string, tx?: EntityManager): Promise<WorkerTypeCounts> {
     const rows: { bucket: 'pending' | 'running'; type: CountEntry['type']; instanceType: string; count: string }[] =
       await (tx ?? this.db.manager).query(
-        `SELECT state AS bucket, 'instance' AS type, instance_type AS "instanceType", count(*) AS count
-           FROM instances WHERE worker_type = $1 GROUP BY state, instance_type
-         UNION ALL
-         SELECT 'pending', 'spot-request', instance_type, count(*)
-           FROM spot_requests WHERE worker_type = $1 AND state = 'open' GROUP BY instance_type
-         ORDER BY 1, 2, 3`,
+        `SELECT CASE kind WHEN 'instance' THEN state ELSE 'pending' END AS bucket, kind AS type,
+                instance_type AS "instanceType", sum(count) AS count
+           FROM worker_type_counts
+          WHERE worker_type = $1
+            AND (kind = 'instance' AND state IN ('pending', 'running') OR kind = 'spot-request' AND state = 'open')
+          GROUP BY kind, state, instance_type
+         HAVING sum(count) <> 0
+          ORDER BY 1, 2, 3`,
         [workerType],
       );
     const result: WorkerTypeCounts = { pending: [], running: [] };

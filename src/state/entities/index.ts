@@ -9,6 +9,7 @@ import { JobRun } from './job-run.entity';
 import { SpotPrice } from './spot-price.entity';
 import { SpotRequest } from './spot-request.entity';
 import { TerminationNotice } from './termination-notice.entity';
+import { WorkerTypeCount } from './worker-type-count.entity';
 
 export * from './ami-usage.entity';
 export * from './capacity-cooldown.entity';
@@ -21,6 +22,7 @@ export * from './job-run.entity';
 export * from './spot-price.entity';
 export * from './spot-request.entity';
 export * from './termination-notice.entity';
+export * from './worker-type-count.entity';
 
 export const ENTITIES = [
   Instance,
@@ -34,4 +36,5 @@ export const ENTITIES = [
   HousekeepingOutcome,
   SpotPrice,
   FailedSpotRequest,
+  WorkerTypeCount,
 ];
