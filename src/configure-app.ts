@@ -4,6 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { refuseUnsafeBodies } from './api/body-shape';
 import { ErrorFilter } from './api/error.filter';
 import { launchExamplesPatch } from './api/launch/launch-examples';
+import { REQUEST_DTOS } from './api/dto/request-dtos';
+import { requestConstraintsPatch } from './api/openapi-constraints';
 import { requestIdMiddleware } from './common/request-id';
 import { setupSwagger } from './api/swagger';
 import { createValidationPipe } from './api/validation';
@@ -24,7 +26,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
   countRequests(app);
-  setupSwagger(app, [launchExamplesPatch(app.get(AppConfig))]);
+  setupSwagger(app, [launchExamplesPatch(app.get(AppConfig)), requestConstraintsPatch(REQUEST_DTOS)]);
   return app;
 }
 

@@ -9,7 +9,7 @@ import { ApiClients } from './auth/api-clients.service';
 import { AuthGuard } from './auth/auth.guard';
 import { InternalController } from './internal.controller';
 import { QueuesService } from './internal.service';
-import { MetaController } from './meta.controller';
+import { MetaController, RootController } from './meta.controller';
 import { RegionPipe } from './params';
 import { PricesController } from './prices.controller';
 import { WorkerTypesController } from './worker-types.controller';
@@ -23,7 +23,14 @@ import { TerminationService } from './termination.service';
 /** The REST API of SPEC §8. */
 @Module({
   imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricingModule],
-  controllers: [MetaController, WorkerTypesController, RegionController, PricesController, InternalController],
+  controllers: [
+    RootController,
+    MetaController,
+    WorkerTypesController,
+    RegionController,
+    PricesController,
+    InternalController,
+  ],
   providers: [
     ApiClients,
     { provide: APP_GUARD, useClass: AuthGuard },

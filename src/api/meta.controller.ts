@@ -1,5 +1,5 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Redirect } from '@nestjs/common';
+import { ApiExcludeController, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { PingDto } from './dto/internal.dto';
 import { Endpoint } from './endpoint.decorator';
 
@@ -12,4 +12,13 @@ export class MetaController {
   ping(): PingDto {
     return { alive: true, now: new Date() };
   }
+}
+
+/** `GET /` is where a person lands first: Swagger UI explains the rest. */
+@ApiExcludeController()
+@Controller()
+export class RootController {
+  @Get()
+  @Redirect('/api', 302)
+  root(): void {}
 }

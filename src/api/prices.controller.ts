@@ -3,12 +3,10 @@ import {
   ApiBody,
   ApiExtraModels,
   ApiOkResponse,
-  ApiServiceUnavailableResponse,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
 import { PriceCache } from '../pricing/price-cache.service';
-import { ErrorDto } from './dto/error.dto';
 import {
   PriceEntryDto,
   PriceRestrictionsDto,
@@ -19,7 +17,7 @@ import {
 } from './dto/prices.dto';
 import { Endpoint } from './endpoint.decorator';
 
-const NOT_YET = { type: ErrorDto, description: '`ServiceUnavailable`: the first pricing poll has not completed' };
+const NOT_YET = 'no pricing poll has completed yet (prices are kept in the database: this happens only on a new one)';
 
 @ApiTags('prices')
 @Controller('v1/prices')
@@ -31,18 +29,22 @@ export class PricesController {
     operationId: 'getPrices',
     summary: 'Spot prices per zone and instance type, cheapest first',
     description: 'The highest Linux/UNIX spot price of each pool over the pricing window.',
+    unavailable: NOT_YET,
   })
   @ApiOkResponse({ type: [PriceEntryDto] })
-  @ApiServiceUnavailableResponse(NOT_YET)
   list(): PriceEntryDto[] {
     return this.prices.list().map(toPriceEntryDto);
   }
 
   @Post()
   @HttpCode(200)
-  @Endpoint({ operationId: 'getSpecificPrices', summary: 'Spot prices meeting every restriction, cheapest first' })
+  @Endpoint({
+    operationId: 'getSpecificPrices',
+    summary: 'Spot prices meeting every restriction, cheapest first',
+    unavailable: NOT_YET,
+  })
   @ApiBody({
-    description: 'A list of `{key, restriction}` (SPEC §7); `{restrictions: [...]}` is accepted too. All must hold.',
+    description: 'A list of `{key, restriction}`; `{restrictions: [...]}` is accepted too. All must hold.',
     schema: {
       oneOf: [
         { type: 'array', items: { $ref: getSchemaPath(RestrictionDto) }, maxItems: 100 },
@@ -62,7 +64,6 @@ export class PricesController {
   })
   @ApiExtraModels(RestrictionDto, PriceRestrictionsDto)
   @ApiOkResponse({ type: [PriceEntryDto] })
-  @ApiServiceUnavailableResponse(NOT_YET)
   filtered(@Body(RestrictionsPipe) restrictions: RestrictionDto[]): PriceEntryDto[] {
     return this.prices.filtered(restrictions.map(toRestriction)).map(toPriceEntryDto);
   }

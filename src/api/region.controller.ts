@@ -1,14 +1,13 @@
 import { Controller, Delete, Param, Res } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CancelSpotRequestResultDto, TerminateInstanceResultDto } from './dto/internal.dto';
-import { ErrorDto } from './dto/error.dto';
 import { Endpoint } from './endpoint.decorator';
 import type { HttpResponse } from './http-types';
-import { InstanceIdPipe, RegionPipe, SpotRequestIdPipe } from './params';
+import { INSTANCE_ID, InstanceIdPipe, RegionPipe, SPOT_REQUEST_ID, SpotRequestIdPipe } from './params';
 import { TerminationService } from './termination.service';
 
 const REGION_PARAM = { name: 'region', example: 'us-east-1', description: 'One of the configured regions' };
-const NOT_HERE = { type: ErrorDto, description: '`ResourceNotFound`: not a configured region, or not ours' };
+const NOT_HERE = 'not a configured region, or not ours (its key pair name is not one of this deployment)';
 
 /** One instance or spot request at a time, by region and id. */
 @ApiTags('resources')
@@ -22,12 +21,12 @@ export class RegionController {
     summary: 'Terminate one instance',
     description: 'Answers its `{current, previous}` states, or 204 when EC2 no longer knows it. It leaves state.',
     scope: 'manage-instances:<region>:<id>',
+    notFound: NOT_HERE,
   })
   @ApiParam(REGION_PARAM)
-  @ApiParam({ name: 'id', example: 'i-0123456789abcdef0' })
+  @ApiParam({ name: 'id', example: 'i-0123456789abcdef0', schema: { type: 'string', pattern: INSTANCE_ID.source } })
   @ApiOkResponse({ type: TerminateInstanceResultDto })
   @ApiNoContentResponse({ description: 'EC2 does not know the instance (any more)' })
-  @ApiNotFoundResponse(NOT_HERE)
   async terminateInstance(
     @Param('region', RegionPipe) region: string,
     @Param('id', InstanceIdPipe) id: string,
@@ -46,12 +45,12 @@ export class RegionController {
       'Answers its `{current}` state, or 204 when EC2 no longer knows it. It leaves state. An instance ' +
       'that already fulfilled it keeps running: terminate that separately.',
     scope: 'manage-spot-requests:<region>:<id>',
+    notFound: NOT_HERE,
   })
   @ApiParam(REGION_PARAM)
-  @ApiParam({ name: 'id', example: 'sir-abcd1234' })
+  @ApiParam({ name: 'id', example: 'sir-abcd1234', schema: { type: 'string', pattern: SPOT_REQUEST_ID.source } })
   @ApiOkResponse({ type: CancelSpotRequestResultDto })
   @ApiNoContentResponse({ description: 'EC2 does not know the request (any more)' })
-  @ApiNotFoundResponse(NOT_HERE)
   async cancelSpotInstanceRequest(
     @Param('region', RegionPipe) region: string,
     @Param('id', SpotRequestIdPipe) id: string,

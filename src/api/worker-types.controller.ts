@@ -1,8 +1,7 @@
 import { Controller, Delete, Get, Param, Put } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { keyPairNameFor } from '../ec2/naming';
+import { ApiBody, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { keyPairNameFor, WORKER_TYPE_PATTERN } from '../ec2/naming';
 import { AppConfig } from '../config/app-config';
-import { ErrorDto } from './dto/error.dto';
 import { KeyPairDto } from './dto/internal.dto';
 import { RequestSpotInstanceDto, RunInstanceDto } from './dto/launch.dto';
 import { KeyPairsService } from './key-pairs.service';
@@ -23,9 +22,14 @@ const LAUNCH_RULES_TEXT =
   '`Placement.AvailabilityZone` in the region. Then EC2 is asked with `DryRun` (rule `dry-run`), then for real ' +
   '(rule `ec2`). The same ClientToken launches nothing twice: a retry answers 204 as the first call did. ' +
   'Call ensureKeyPair for the worker type once before launching.';
-const UNAVAILABLE = { type: ErrorDto, description: '`ServiceUnavailable`: EC2 has no capacity, or throttles us' };
+const UNAVAILABLE = 'EC2 has no capacity for it, refuses for an account limit, or keeps throttling us';
 
-const WORKER_TYPE_PARAM = { name: 'workerType', example: 'builder', description: '1-64 characters of [a-zA-Z0-9_-]' };
+const WORKER_TYPE_PARAM = {
+  name: 'workerType',
+  example: 'builder',
+  description: '1-64 characters of [a-zA-Z0-9_-]',
+  schema: { type: 'string' as const, pattern: WORKER_TYPE_PATTERN.source },
+};
 
 @ApiTags('worker types')
 @Controller('v1/worker-types')
@@ -86,10 +90,10 @@ export class WorkerTypesController {
     description: `${LAUNCH_RULES_TEXT} The spot request is tagged at creation and recorded in state while open.`,
     scope: 'manage-resources:<workerType>',
     noContent: true,
+    unavailable: UNAVAILABLE,
   })
   @ApiParam(WORKER_TYPE_PARAM)
   @ApiBody({ type: RequestSpotInstanceDto })
-  @ApiServiceUnavailableResponse(UNAVAILABLE)
   requestSpotInstance(
     @Param('workerType', WorkerTypePipe) workerType: string,
     @LaunchBody() body: RequestSpotInstanceDto,
@@ -107,10 +111,10 @@ export class WorkerTypesController {
       'tagged at launch and recorded in state.',
     scope: 'manage-resources:<workerType>',
     noContent: true,
+    unavailable: UNAVAILABLE,
   })
   @ApiParam(WORKER_TYPE_PARAM)
   @ApiBody({ type: RunInstanceDto })
-  @ApiServiceUnavailableResponse(UNAVAILABLE)
   runInstance(
     @Param('workerType', WorkerTypePipe) workerType: string,
     @LaunchBody() body: RunInstanceDto,

@@ -43,6 +43,7 @@ export const ALLOWED_LAUNCH_KEYS = [
 ] as const;
 
 const ID = (prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{8,17}$`);
+const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9-]+$/;
 const mandatory = { message: (a: { property: string }) => `${a.property} is mandatory` };
 
 export class EbsDto {
@@ -121,9 +122,10 @@ export class LaunchSpecificationDto {
   @Matches(ID('ami'), { message: 'ImageId must be an image id (ami-...)' })
   ImageId!: string;
 
-  @ApiProperty({ example: 'm5.large' })
+  // `_InstanceType` is a type alias: without `type` here the document would say `object`.
+  @ApiProperty({ type: String, example: 'm5.large', pattern: INSTANCE_TYPE.source })
   @IsDefined(mandatory)
-  @Matches(/^[a-z0-9-]+\.[a-z0-9-]+$/, { message: 'InstanceType must be an instance type such as m5.large' })
+  @Matches(INSTANCE_TYPE, { message: 'InstanceType must be an instance type such as m5.large' })
   InstanceType!: _InstanceType;
 
   @ApiProperty({ description: 'The key pair name `<managerId>:<workerType>:<hash>` of this worker type' })

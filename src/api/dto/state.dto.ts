@@ -98,7 +98,7 @@ export class WorkerTypeHealthDto {
   terminationNotices!: TerminationNoticeDto[];
   @ApiProperty({
     type: [CapacityCooldownDto],
-    description: 'Spot pools where its requests found no capacity: EC2 cannot give them for a while (SPEC §5)',
+    description: 'Spot pools where its requests found no capacity: EC2 cannot give them for a while',
   })
   capacityCooldowns!: CapacityCooldownDto[];
   @ApiProperty({

@@ -5,15 +5,21 @@ import type { DocumentPatch } from '../swagger';
 export const EXAMPLE_WORKER_TYPE = 'builder';
 /** An image every sandbox region knows from the start (src/sandbox/ec2/catalog.ts). */
 export const EXAMPLE_IMAGE_ID = 'ami-0123456789abcdef0';
+/**
+ * In aws mode no image is known to exist: a well-formed id no account has, which the example's summary
+ * says to replace (EC2 answers InvalidAMIID.NotFound for it, as a 400 naming the field).
+ */
+export const PLACEHOLDER_IMAGE_ID = 'ami-00000000000000000';
 
 export interface ExampleConfig extends NamingConfig {
   regions: readonly string[];
+  awsMode: 'sandbox' | 'aws';
 }
 
-/** Launch bodies that work as they are against this deployment (its key name, its first region). */
+/** Launch bodies for this deployment (its key name, its first region); in the sandbox they work as they are. */
 export function launchExamples(config: ExampleConfig) {
   const spec = {
-    ImageId: EXAMPLE_IMAGE_ID,
+    ImageId: config.awsMode === 'aws' ? PLACEHOLDER_IMAGE_ID : EXAMPLE_IMAGE_ID,
     InstanceType: 'm5.large',
     KeyName: keyPairNameFor(config, EXAMPLE_WORKER_TYPE),
   };
@@ -51,7 +57,11 @@ function setExamples(doc: OpenAPIObject, path: string, examples: Record<string, 
 /** Puts the launch examples into the OpenAPI document, so "Try it out" in Swagger UI works as is. */
 export function launchExamplesPatch(config: ExampleConfig): DocumentPatch {
   const examples = launchExamples(config);
-  const note = `for worker type "${EXAMPLE_WORKER_TYPE}" (call ensureKeyPair for it first; change ClientToken for each new launch)`;
+  const image =
+    config.awsMode === 'aws'
+      ? `; replace ImageId ${PLACEHOLDER_IMAGE_ID}, a placeholder, with an image (AMI) of your account in ${config.regions[0]}`
+      : '';
+  const note = `for worker type "${EXAMPLE_WORKER_TYPE}" (call ensureKeyPair for it first; change ClientToken for each new launch${image})`;
   return (doc) => {
     setExamples(doc, '/v1/worker-types/{workerType}/spot-request', {
       spot: { summary: `One-time spot request ${note}`, value: examples.spot },

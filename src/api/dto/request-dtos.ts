@@ -1,0 +1,29 @@
+import { PriceRestrictionsDto, RestrictionDto } from './prices.dto';
+import {
+  BlockDeviceMappingDto,
+  EbsDto,
+  GroupIdentifierDto,
+  IamInstanceProfileDto,
+  LaunchSpecificationDto,
+  MonitoringDto,
+  NetworkInterfaceDto,
+  PlacementDto,
+  RequestSpotInstanceDto,
+  RunInstanceDto,
+} from './launch.dto';
+
+/** Every class a request body is validated against: their rules go into the OpenAPI document as well. */
+export const REQUEST_DTOS = [
+  RequestSpotInstanceDto,
+  RunInstanceDto,
+  LaunchSpecificationDto,
+  EbsDto,
+  BlockDeviceMappingDto,
+  IamInstanceProfileDto,
+  MonitoringDto,
+  GroupIdentifierDto,
+  NetworkInterfaceDto,
+  PlacementDto,
+  RestrictionDto,
+  PriceRestrictionsDto,
+] as const;
