@@ -7,6 +7,8 @@ export type {
   EmitEventInput,
   InterruptionKind,
   PoolInput,
+  QuotaInput,
+  QuotaState,
   ResetInput,
   SeedInstancesInput,
   SeedSpotRequestsInput,

@@ -109,6 +109,7 @@ describe('sandbox control API over HTTP', () => {
         volumes: 2,
         keyPairs: 0,
         images: 2,
+        launchTemplates: 0,
       },
     });
     const limited = await call('GET', `/state?region=${REGION}&limit=1`);

@@ -1,6 +1,8 @@
 import { ListQueuesCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SimClock } from '../clock';
-import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, SEED_IMAGES } from '../ec2/catalog';
+import { hexId, uniqueId } from '../ids';
+import { Lifecycle, Quota, QuotaUsage } from '../ec2/capacity';
+import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, SEED_IMAGES, SubnetInfo } from '../ec2/catalog';
 import { IMAGE_ID } from '../ec2/launch';
 import { Instance, InstanceStateName, LaunchSpec, RegionState, SpotRequestState, SpotRequestType } from '../ec2/model';
 import { SimEc2 } from '../ec2/sim-ec2';
@@ -74,6 +76,20 @@ export interface PoolInput {
 }
 
 export type InterruptionKind = 'spot-interruption' | 'rebalance';
+
+export interface QuotaInput {
+  region: string;
+  lifecycle?: Lifecycle;
+  vcpus?: number | null;
+  instances?: number | null;
+  fleets?: number | null;
+}
+
+export interface QuotaState {
+  spot: Quota & { used: QuotaUsage };
+  'on-demand': Quota & { used: QuotaUsage };
+  fleetsLeft: number | null;
+}
 
 export interface EmitEventInput {
   region: string;
@@ -256,17 +272,80 @@ export class SandboxControl {
     this.ec2.spot.evaluateOpen(region);
   }
 
-  /** Caps how many spot instances a pool holds at once (`null`: unlimited); open requests re-evaluate. */
-  setCapacity(pool: PoolInput & { capacity: number | null }): void {
+  /**
+   * Caps how many instances of a lifecycle (default spot) a pool holds at once (`null`: unlimited); open spot
+   * requests re-evaluate.
+   */
+  setCapacity(pool: PoolInput & { capacity: number | null; lifecycle?: Lifecycle }): void {
     const region = this.region(pool.region);
     this.instanceType(pool.instanceType);
     if (pool.capacity !== null && !(Number.isInteger(pool.capacity) && pool.capacity >= 0)) {
       throw new ControlError('capacity must be an integer >= 0');
     }
     for (const zone of this.zonesOf(region, pool.zone)) {
-      this.ec2.market.setCapacity(region.name, zone, pool.instanceType, pool.capacity);
+      region.capacity.setLimit(pool.lifecycle ?? 'spot', zone, pool.instanceType, pool.capacity);
     }
     this.ec2.spot.evaluateOpen(region);
+  }
+
+  /** The account's quotas per region and lifecycle, with what counts against them now. */
+  quotas(regionName?: string): Record<string, QuotaState> {
+    const out: Record<string, QuotaState> = {};
+    for (const region of this.ec2.regions.values()) {
+      if (regionName !== undefined && region.name !== this.region(regionName).name) continue;
+      const c = region.capacity;
+      const view = (lifecycle: Lifecycle) => ({ ...c.quotas[lifecycle], used: c.inUse(lifecycle) });
+      out[region.name] = { spot: view('spot'), 'on-demand': view('on-demand'), fleetsLeft: c.fleetsLeft ?? null };
+    }
+    return out;
+  }
+
+  /**
+   * Sets quotas: `vcpus` and `instances` for one lifecycle, `fleets` (CreateFleet calls that may still succeed) for
+   * the region. `null` lifts a quota; a field left out is left alone.
+   */
+  setQuota(input: QuotaInput): Record<string, QuotaState> {
+    const region = this.region(input.region);
+    const check = (name: string, v: number | null | undefined) => {
+      if (v !== undefined && v !== null && !(Number.isInteger(v) && v >= 0)) {
+        throw new ControlError(`${name} must be an integer >= 0 or null`);
+      }
+    };
+    check('vcpus', input.vcpus);
+    check('instances', input.instances);
+    check('fleets', input.fleets);
+    if ((input.vcpus !== undefined || input.instances !== undefined) && input.lifecycle === undefined) {
+      throw new ControlError('lifecycle (spot or on-demand) is required with vcpus or instances');
+    }
+    if (input.lifecycle !== undefined) {
+      const quota = region.capacity.quotas[input.lifecycle];
+      if (input.vcpus !== undefined) quota.vcpus = input.vcpus ?? undefined;
+      if (input.instances !== undefined) quota.instances = input.instances ?? undefined;
+    }
+    if (input.fleets !== undefined) region.capacity.fleetsLeft = input.fleets ?? undefined;
+    return this.quotas(region.name);
+  }
+
+  /** Adds a subnet in a zone (every zone starts with one default subnet). */
+  addSubnet(input: { region: string; zone: string; subnetId?: string; cidrBlock?: string }): SubnetInfo {
+    const region = this.region(input.region);
+    const zone = this.zone(region, input.zone);
+    const subnetId =
+      input.subnetId ??
+      uniqueId(
+        () => hexId('subnet'),
+        (id) => region.subnets.has(id),
+      );
+    if (!/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(subnetId)) throw new ControlError(`invalid subnet id ${subnetId}`);
+    if (region.subnets.has(subnetId)) throw new ControlError(`subnet ${subnetId} already exists`, 409);
+    const subnet: SubnetInfo = {
+      subnetId,
+      zone,
+      cidrBlock: input.cidrBlock ?? `10.${region.subnets.size % 256}.0.0/16`,
+      defaultForAz: false,
+    };
+    region.subnets.set(subnetId, subnet);
+    return subnet;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { LIFECYCLES } from '../ec2/capacity';
 import { INSTANCE_STATES, InstanceStateName, SpotRequestState } from '../ec2/model';
 import { EC2_OUTAGES, FaultUpdate, SQS_OUTAGES } from '../faults';
 import { SandboxControl } from './control';
@@ -86,9 +87,29 @@ export class ControlRoutes {
         return { ok: true };
       }],
       ['POST', /^\/capacity$/, (b) => {
-        c.setCapacity({ ...pool(b), capacity: b.raw('capacity') === null ? null : requiredNum(b, 'capacity') });
+        c.setCapacity({
+          ...pool(b),
+          capacity: b.raw('capacity') === null ? null : requiredNum(b, 'capacity'),
+          lifecycle: b.oneOf('lifecycle', LIFECYCLES),
+        });
         return { ok: true };
       }],
+      ['GET', /^\/quotas$/, (_b, p) => c.quotas(p.get('region') ?? undefined)],
+      ['POST', /^\/quotas$/, (b) =>
+        c.setQuota({
+          region: b.requiredStr('region'),
+          lifecycle: b.oneOf('lifecycle', LIFECYCLES),
+          vcpus: nullableNum(b, 'vcpus'),
+          instances: nullableNum(b, 'instances'),
+          fleets: nullableNum(b, 'fleets'),
+        })],
+      ['POST', /^\/subnets$/, (b) =>
+        c.addSubnet({
+          region: b.requiredStr('region'),
+          zone: b.requiredStr('zone'),
+          subnetId: b.str('subnetId'),
+          cidrBlock: b.str('cidrBlock'),
+        })],
       ['GET', /^\/faults$/, () => c.faults()],
       ['POST', /^\/faults$/, async (b) => {
         const settings = c.setFaults(faultUpdate(b));
@@ -150,6 +171,11 @@ export class ControlRoutes {
 
 function pool(b: Input) {
   return { region: b.requiredStr('region'), zone: b.str('zone'), instanceType: b.requiredStr('instanceType') };
+}
+
+/** A number, `null` (to clear) or absent (to leave alone). */
+function nullableNum(b: Input, key: string): number | null | undefined {
+  return b.raw(key) === null ? null : b.num(key, 0);
 }
 
 function requiredNum(b: Input, key: string): number {

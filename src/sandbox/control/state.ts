@@ -19,6 +19,7 @@ export interface RegionSnapshot {
     volumes: number;
     keyPairs: number;
     images: number;
+    launchTemplates: number;
   };
   zones?: { name: string; id: string }[];
   instances?: Record<string, unknown>[];
@@ -26,6 +27,7 @@ export interface RegionSnapshot {
   volumes?: Record<string, unknown>[];
   keyPairs?: Record<string, unknown>[];
   images?: Record<string, unknown>[];
+  launchTemplates?: Record<string, unknown>[];
   truncated?: boolean;
 }
 
@@ -48,8 +50,11 @@ function instanceJson(i: Instance): Record<string, unknown> {
     state: i.state,
     keyName: i.keyName,
     instanceType: i.instanceType,
+    lifecycle: i.spotInstanceRequestId ? 'spot' : 'on-demand',
     imageId: i.imageId,
     zone: i.zone,
+    subnetId: i.subnetId,
+    shutdownBehavior: i.shutdownBehavior,
     launchTime: iso(i.launchTime),
     reservationId: i.reservationId,
     spotInstanceRequestId: i.spotInstanceRequestId,
@@ -118,6 +123,7 @@ export function describeState(
         volumes: region.volumes.size,
         keyPairs: region.keyPairs.size,
         images: region.images.size,
+        launchTemplates: region.launchTemplates.size,
       },
     };
     if (!query.summary) {
@@ -138,6 +144,14 @@ export function describeState(
         imageId: i.imageId,
         name: i.name,
         architecture: i.architecture,
+      }));
+      snapshot.launchTemplates = [...region.launchTemplates.values()].map((t) => ({
+        launchTemplateId: t.launchTemplateId,
+        launchTemplateName: t.launchTemplateName,
+        defaultVersion: t.defaultVersion,
+        latestVersion: t.latestVersion,
+        createTime: iso(t.createTime),
+        tags: tags(t.tags),
       }));
       snapshot.truncated = instances.truncated || spot.truncated || volumes.truncated;
     }

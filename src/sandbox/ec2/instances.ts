@@ -1,7 +1,17 @@
 import { hexId, uniqueId } from '../ids';
+import { Lifecycle } from './capacity';
 import { INSTANCE_TYPES } from './catalog';
-import { Instance, InstanceStateName, LaunchSpec, RegionState, Tags } from './model';
+import { Instance, InstanceStateName, LaunchSpec, MetadataOptions, RegionState, Tags } from './model';
 import type { SimEc2 } from './sim-ec2';
+
+/** EC2's instance metadata defaults when a launch says nothing. */
+export const METADATA_DEFAULTS: MetadataOptions = {
+  httpTokens: 'optional',
+  httpPutResponseHopLimit: 1,
+  httpEndpoint: 'enabled',
+  httpProtocolIpv6: 'disabled',
+  instanceMetadataTags: 'disabled',
+};
 
 export interface LaunchOptions {
   count: number;
@@ -72,6 +82,16 @@ export class InstanceLifecycle {
         clientToken: opts.clientToken,
         subnetId: spec.subnetId,
         securityGroupIds: spec.securityGroupIds,
+        userData: spec.userData,
+        metadataOptions: { ...METADATA_DEFAULTS, ...spec.metadataOptions },
+        shutdownBehavior: spec.shutdownBehavior ?? 'stop',
+        iamInstanceProfile: spec.iamInstanceProfile && {
+          arn:
+            spec.iamInstanceProfile.arn ??
+            `arn:aws:iam::${this.ec2.accountId}:instance-profile/${spec.iamInstanceProfile.name ?? ''}`,
+          name: spec.iamInstanceProfile.name,
+        },
+        cpuCredits: spec.cpuCredits,
         state,
         stateTransitionReason: '',
         tags: new Map(opts.tags ?? []),
@@ -82,7 +102,7 @@ export class InstanceLifecycle {
       }
       if (state === 'shutting-down' || state === 'terminated') instance.stateReason = USER_TERMINATION_REASON;
       region.addInstance(instance);
-      if (instance.spotInstanceRequestId && isLive(state)) this.countSpot(region, instance, +1);
+      if (isLive(state)) this.countInPool(region, instance, +1);
       launched.push(instance);
       if (emit) this.ec2.events.stateChanged(instance);
       this.scheduleNext(instance);
@@ -109,10 +129,8 @@ export class InstanceLifecycle {
     instance.next = undefined;
     region.setInstanceState(instance, state);
     if (wasLive && !isLive(state)) {
-      if (instance.spotInstanceRequestId) {
-        this.countSpot(region, instance, -1);
-        this.ec2.spot.instanceEnded(instance, cause);
-      }
+      this.countInPool(region, instance, -1);
+      if (instance.spotInstanceRequestId) this.ec2.spot.instanceEnded(instance, cause);
       this.ec2.volumes.instanceShuttingDown(region, instance);
     }
     if (state === 'terminated') this.ec2.volumes.instanceTerminated(region, instance);
@@ -144,9 +162,8 @@ export class InstanceLifecycle {
     this.regionOf(instance).removeInstance(instance);
   }
 
-  private countSpot(region: RegionState, instance: Instance, delta: number): void {
-    const key = `${instance.zone}|${instance.instanceType}`;
-    region.spotInPool.set(key, (region.spotInPool.get(key) ?? 0) + delta);
+  private countInPool(region: RegionState, instance: Instance, delta: number): void {
+    region.capacity.instanceCounted(lifecycleOf(instance), instance.zone, instance.instanceType, delta);
   }
 
   private regionOf(instance: Instance): RegionState {
@@ -154,6 +171,10 @@ export class InstanceLifecycle {
     if (!region) throw new Error(`instance ${instance.instanceId} belongs to unknown region ${instance.region}`);
     return region;
   }
+}
+
+export function lifecycleOf(instance: Instance): Lifecycle {
+  return instance.spotInstanceRequestId ? 'spot' : 'on-demand';
 }
 
 export function isLive(state: InstanceStateName): boolean {

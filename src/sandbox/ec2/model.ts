@@ -1,6 +1,8 @@
 import { ScheduledTask } from '../clock';
-import { Architecture, ZoneInfo } from './catalog';
+import { RegionCapacity } from './capacity';
+import { Architecture, defaultSubnetsFor, SubnetInfo, ZoneInfo } from './catalog';
 import { SeqList, Sequenced } from './paging';
+import { XmlObject } from './xml';
 
 export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 export const INSTANCE_STATES: readonly InstanceStateName[] = [
@@ -33,7 +35,22 @@ export interface BlockDeviceSpec {
   noDevice?: boolean;
 }
 
-/** What to launch: shared by RunInstances, spot requests and seeding. */
+export type ShutdownBehavior = 'stop' | 'terminate';
+
+export interface MetadataOptions {
+  httpTokens: 'optional' | 'required';
+  httpPutResponseHopLimit: number;
+  httpEndpoint: 'enabled' | 'disabled';
+  httpProtocolIpv6: 'enabled' | 'disabled';
+  instanceMetadataTags: 'enabled' | 'disabled';
+}
+
+export interface IamInstanceProfileSpec {
+  arn?: string;
+  name?: string;
+}
+
+/** What to launch: shared by RunInstances, spot requests, launch templates, fleets and seeding. */
 export interface LaunchSpec {
   imageId: string;
   instanceType: string;
@@ -43,6 +60,12 @@ export interface LaunchSpec {
   securityGroupIds: string[];
   subnetId?: string;
   userData?: string;
+  /** Unset: EC2's defaults (see `metadataDefaults`). */
+  metadataOptions?: Partial<MetadataOptions>;
+  /** EC2's default is `stop`. */
+  shutdownBehavior?: ShutdownBehavior;
+  iamInstanceProfile?: IamInstanceProfileSpec;
+  cpuCredits?: string;
 }
 
 export interface InstanceBlockDevice {
@@ -71,6 +94,11 @@ export interface Instance extends Sequenced {
   readonly clientToken?: string;
   readonly subnetId?: string;
   readonly securityGroupIds: string[];
+  readonly userData?: string;
+  readonly metadataOptions: MetadataOptions;
+  readonly shutdownBehavior: ShutdownBehavior;
+  readonly iamInstanceProfile?: IamInstanceProfileSpec;
+  readonly cpuCredits?: string;
   state: InstanceStateName;
   stateTransitionReason: string;
   stateReason?: { code: string; message: string };
@@ -159,6 +187,62 @@ export interface IdempotencyRecord {
   readonly reservationId?: string;
 }
 
+export type TemplateTagResource = 'instance' | 'volume' | 'spot-instances-request' | 'network-interface';
+
+export interface NetworkInterfaceSpec {
+  deviceIndex?: number;
+  subnetId?: string;
+  groups: string[];
+  associatePublicIpAddress?: boolean;
+  deleteOnTermination?: boolean;
+  description?: string;
+}
+
+/** A launch template version's data, as given (every field optional, as on EC2). */
+export interface TemplateData {
+  imageId?: string;
+  instanceType?: string;
+  keyName?: string;
+  securityGroupIds: string[];
+  securityGroups: string[];
+  userData?: string;
+  blockDevices: BlockDeviceSpec[];
+  iamInstanceProfile?: IamInstanceProfileSpec;
+  metadataOptions?: Partial<MetadataOptions>;
+  cpuCredits?: string;
+  shutdownBehavior?: ShutdownBehavior;
+  tagSpecifications: Map<TemplateTagResource, Tags>;
+  networkInterfaces: NetworkInterfaceSpec[];
+  zone?: string;
+  /** RunInstances only: templates give subnets through their network interfaces. */
+  subnetId?: string;
+  /** `InstanceMarketOptions` with market type spot: RunInstances from the template launches spot. */
+  spot?: { maxPrice?: string };
+}
+
+export interface LaunchTemplateVersion {
+  readonly versionNumber: number;
+  readonly description?: string;
+  readonly createTime: number;
+  readonly data: TemplateData;
+}
+
+export interface LaunchTemplate extends Sequenced {
+  readonly launchTemplateId: string;
+  readonly launchTemplateName: string;
+  readonly createTime: number;
+  defaultVersion: number;
+  latestVersion: number;
+  readonly versions: Map<number, LaunchTemplateVersion>;
+  tags: Tags;
+}
+
+/** A CreateFleet answer kept for its ClientToken. */
+export interface FleetRecord {
+  readonly fingerprint: string;
+  readonly response: XmlObject;
+}
+
 /** Everything one region holds, with the indexes that keep lookups independent of fleet size. */
 export class RegionState {
   readonly zoneByName: Map<string, ZoneInfo>;
@@ -173,17 +257,23 @@ export class RegionState {
 
   readonly spotRequests = new Map<string, SpotRequest>();
   readonly spotOrder = new SeqList<SpotRequest>();
-  /** Live (pending/running) spot instances per `${zone}|${type}` pool, against the pool capacity. */
-  readonly spotInPool = new Map<string, number>();
+  /** Pool capacities, quotas and the usage they are checked against. */
+  readonly capacity = new RegionCapacity();
 
   readonly volumes = new Map<string, Volume>();
   readonly volumeOrder = new SeqList<Volume>();
 
   readonly keyPairs = new Map<string, KeyPair>();
   readonly images = new Map<string, Image>();
+  readonly subnets: Map<string, SubnetInfo>;
+
+  readonly launchTemplates = new Map<string, LaunchTemplate>();
+  readonly launchTemplatesByName = new Map<string, LaunchTemplate>();
 
   readonly runTokens = new Map<string, IdempotencyRecord>();
   readonly spotTokens = new Map<string, IdempotencyRecord>();
+  readonly templateTokens = new Map<string, IdempotencyRecord>();
+  readonly fleetTokens = new Map<string, FleetRecord>();
 
   zoneCursor = 0;
 
@@ -192,6 +282,7 @@ export class RegionState {
     readonly zones: ZoneInfo[],
   ) {
     this.zoneByName = new Map(zones.map((z) => [z.name, z]));
+    this.subnets = new Map(defaultSubnetsFor(zones).map((s) => [s.subnetId, s]));
     for (const state of INSTANCE_STATES) this.instancesByState.set(state, new Set());
   }
 

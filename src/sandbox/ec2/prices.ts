@@ -25,7 +25,6 @@ const HISTORY_LIMIT_MS = 90 * 24 * 3600 * 1000;
  */
 export class SpotMarket {
   private readonly overrides = new Map<string, Override[]>();
-  private readonly capacities = new Map<string, number>();
 
   constructor(
     private readonly clock: SimClock,
@@ -34,7 +33,6 @@ export class SpotMarket {
 
   reset(): void {
     this.overrides.clear();
-    this.capacities.clear();
   }
 
   price(region: string, zone: string, instanceType: string, at = this.clock.now()): number {
@@ -50,17 +48,6 @@ export class SpotMarket {
     const kept = list.filter((o) => o.since < now);
     kept.push({ since: now, price });
     this.overrides.set(key, kept);
-  }
-
-  /** How many spot instances the pool holds at once; unlimited unless set. */
-  capacity(region: string, zone: string, instanceType: string): number {
-    return this.capacities.get(poolKey(region, zone, instanceType)) ?? Number.POSITIVE_INFINITY;
-  }
-
-  setCapacity(region: string, zone: string, instanceType: string, capacity: number | null): void {
-    const key = poolKey(region, zone, instanceType);
-    if (capacity === null) this.capacities.delete(key);
-    else this.capacities.set(key, capacity);
   }
 
   /** Every price change in `[start, end]` plus the one in effect at `start`, newest first, per pool. */
@@ -122,11 +109,23 @@ export class SpotMarket {
   }
 
   private generated(region: string, zone: string, instanceType: string, step: number): number {
-    const onDemand = INSTANCE_TYPES[instanceType]?.onDemand ?? 0.1;
-    const regional = 0.9 + (hash32(region) % 1000) / 2500;
     const noise = hash32(`${region}|${zone}|${instanceType}|${step}`) / 4294967296;
-    return round(onDemand * regional * (0.25 + 0.3 * noise));
+    return round(unroundedOnDemand(region, instanceType) * (0.25 + 0.3 * noise));
   }
+}
+
+/** Regions cost from 0.9× to 1.3× the us-east-1 catalog price, deterministically per region name. */
+function unroundedOnDemand(region: string, instanceType: string): number {
+  const base = INSTANCE_TYPES[instanceType]?.onDemand ?? 0.1;
+  return base * (0.9 + (hash32(region) % 1000) / 2500);
+}
+
+/**
+ * The Linux on-demand price of a type in a region (USD per hour, 4 decimals as the Price List shows them): the
+ * ceiling the spot market moves under (25–55 % of it) and the default spot bid.
+ */
+export function onDemandPrice(region: string, instanceType: string): number {
+  return Math.round(unroundedOnDemand(region, instanceType) * 1e4) / 1e4;
 }
 
 function poolKey(region: string, zone: string, instanceType: string): string {

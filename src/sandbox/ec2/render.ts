@@ -26,6 +26,9 @@ export function renderInstance(i: Instance): XmlObject {
     privateIpAddress: i.state === 'terminated' ? undefined : i.privateIp,
     groupSet: i.securityGroupIds.map((groupId) => ({ groupId, groupName: groupId })),
     stateReason: i.stateReason,
+    iamInstanceProfile: i.iamInstanceProfile
+      ? { arn: i.iamInstanceProfile.arn, id: `AIPA${i.instanceId.slice(2, 19).toUpperCase()}` }
+      : undefined,
     architecture: i.architecture,
     rootDeviceType: 'ebs',
     rootDeviceName: i.rootDeviceName,
@@ -38,6 +41,14 @@ export function renderInstance(i: Instance): XmlObject {
         deleteOnTermination: d.deleteOnTermination,
       },
     })),
+    metadataOptions: {
+      state: i.state === 'pending' ? 'pending' : 'applied',
+      httpTokens: i.metadataOptions.httpTokens,
+      httpPutResponseHopLimit: i.metadataOptions.httpPutResponseHopLimit,
+      httpEndpoint: i.metadataOptions.httpEndpoint,
+      httpProtocolIpv6: i.metadataOptions.httpProtocolIpv6,
+      instanceMetadataTags: i.metadataOptions.instanceMetadataTags,
+    },
     instanceLifecycle: i.spotInstanceRequestId ? 'spot' : undefined,
     spotInstanceRequestId: i.spotInstanceRequestId,
     clientToken: i.clientToken ?? '',

@@ -1,5 +1,5 @@
 import { spotRequestId, uniqueId } from '../ids';
-import { INSTANCE_TYPES } from './catalog';
+import { onDemandPrice } from './prices';
 import { Instance, LaunchSpec, RegionState, SpotRequest, SpotRequestState, SpotRequestType, Tags } from './model';
 import { EndCause } from './instances';
 import type { SimEc2 } from './sim-ec2';
@@ -40,10 +40,11 @@ const MESSAGES: Record<string, string> = {
 export class SpotRequests {
   constructor(private readonly ec2: SimEc2) {}
 
-  bid(request: { spotPrice?: string; launch: LaunchSpec }): number {
+  /** The request's maximum price; EC2's default is the on-demand price. */
+  bid(request: { spotPrice?: string; launch: LaunchSpec }, region: string): number {
     return request.spotPrice !== undefined
       ? Number(request.spotPrice)
-      : (INSTANCE_TYPES[request.launch.instanceType]?.onDemand ?? 0);
+      : onDemandPrice(region, request.launch.instanceType);
   }
 
   create(region: RegionState, input: SpotRequestInput, count: number, seeded?: SeededSpotRequest): SpotRequest[] {
@@ -56,7 +57,7 @@ export class SpotRequests {
         removed: false,
         spotInstanceRequestId: uniqueId(spotRequestId, (id) => region.spotRequests.has(id)),
         region: region.name,
-        spotPrice: input.spotPrice ?? formatPrice(this.bid(input)),
+        spotPrice: input.spotPrice ?? formatPrice(this.bid(input, region.name)),
         type: input.type,
         launch: input.launch,
         createTime: seeded?.createTime ?? now,
@@ -74,6 +75,7 @@ export class SpotRequests {
         tags: new Map(input.tags),
       };
       region.addSpotRequest(request);
+      if (request.state === 'open') region.capacity.openSpotCounted(request.launch.instanceType, +1);
       if (request.state === 'open' && request.autoEvaluate) {
         request.next = this.ec2.clock.after(this.ec2.timings.spotEvaluationSeconds, () => this.evaluate(request));
       } else if (request.state === 'closed' || request.state === 'cancelled' || request.state === 'failed') {
@@ -95,8 +97,7 @@ export class SpotRequests {
       lowest = Math.min(lowest, price);
       if (price > bid) continue;
       priceOk = true;
-      const used = region.spotInPool.get(`${zone}|${launch.instanceType}`) ?? 0;
-      if (this.ec2.market.capacity(region.name, zone, launch.instanceType) - used < count) continue;
+      if (region.capacity.poolRoom('spot', zone, launch.instanceType) < count) continue;
       if (!best || price < best.price) best = { zone, price };
     }
     if (best) return { ok: true, ...best };
@@ -120,7 +121,7 @@ export class SpotRequests {
     const placement =
       request.validFrom !== undefined && now < request.validFrom
         ? { ok: false as const, code: 'pending-evaluation', message: MESSAGES['pending-evaluation'] }
-        : this.place(region, request.launch, this.bid(request), 1);
+        : this.place(region, request.launch, this.bid(request, region.name), 1);
     if (placement.ok) {
       const [instance] = this.ec2.instances.launch(
         region,
@@ -182,6 +183,9 @@ export class SpotRequests {
   }
 
   private setStatus(request: SpotRequest, state: SpotRequestState, code: string, message?: string): void {
+    if ((request.state === 'open') !== (state === 'open')) {
+      this.regionOf(request).capacity.openSpotCounted(request.launch.instanceType, state === 'open' ? +1 : -1);
+    }
     request.state = state;
     request.statusCode = code;
     request.statusMessage = message ?? MESSAGES[code] ?? '';

@@ -23,32 +23,37 @@ export function validateTag(key: string, value: string): void {
   }
 }
 
-/** Applies tags the way CreateTags does: overwriting values, refusing to exceed the per-resource limit. */
+/** Applies tags the way CreateTags does: overwriting values, refusing to exceed the per-resource limit (tags EC2 sets
+ * itself, `aws:…`, do not count). */
 export function mergeTags(target: Tags, add: Tags, resourceId: string): void {
-  const keys = new Set([...target.keys(), ...add.keys()]);
+  const keys = new Set([...target.keys(), ...add.keys()].filter((k) => !k.startsWith('aws:')));
   if (keys.size > MAX_TAGS) {
     throw new Ec2Error('TagLimitExceeded', `The maximum number of tags for resource '${resourceId}' has been reached.`);
   }
   for (const [k, v] of add) target.set(k, v);
 }
 
-export type TaggableResourceType = 'instance' | 'volume' | 'spot-instances-request' | 'key-pair';
+export type TaggableResourceType =
+  | 'instance'
+  | 'volume'
+  | 'spot-instances-request'
+  | 'key-pair'
+  | 'launch-template'
+  | 'network-interface'
+  | 'fleet';
 
 /** Reads `TagSpecification.N` and returns the tags per resource type, refusing types the operation cannot tag. */
-export function parseTagSpecifications(
-  q: Query,
-  allowed: readonly TaggableResourceType[],
-): Map<TaggableResourceType, Tags> {
-  const out = new Map<TaggableResourceType, Tags>();
+export function parseTagSpecifications<T extends TaggableResourceType>(q: Query, allowed: readonly T[]): Map<T, Tags> {
+  const out = new Map<T, Tags>();
   for (const spec of q.list('TagSpecification')) {
     const type = spec.required('ResourceType');
     if (!(allowed as readonly string[]).includes(type)) {
       throw invalidValue('TagSpecification.ResourceType', type, `Allowed: ${allowed.join(', ')}.`);
     }
     const tags = parseTags(spec.list('Tag'));
-    const existing = out.get(type as TaggableResourceType) ?? new Map<string, string>();
+    const existing = out.get(type as T) ?? new Map<string, string>();
     mergeTags(existing, tags, type);
-    out.set(type as TaggableResourceType, existing);
+    out.set(type as T, existing);
   }
   return out;
 }

@@ -1,4 +1,12 @@
-export type XmlValue = string | number | boolean | undefined | null | XmlObject | XmlValue[];
+export type XmlValue = string | number | boolean | undefined | null | XmlObject | XmlValue[] | NamedList;
+
+/** A list whose members are not `<item>`: a few EC2 shapes name them (`<groupSet><groupId>sg-…</groupId>`). */
+export class NamedList {
+  constructor(
+    readonly itemName: string,
+    readonly items: XmlValue[],
+  ) {}
+}
 export interface XmlObject {
   [name: string]: XmlValue;
 }
@@ -14,13 +22,14 @@ export function escapeXml(text: string): string {
 /** EC2 renders every list as `<name><item>…</item>…</name>`; `undefined`/`null` members are left out. */
 function write(out: string[], name: string, value: XmlValue): void {
   if (value === undefined || value === null) return;
-  if (Array.isArray(value)) {
-    if (value.length === 0) {
+  if (Array.isArray(value) || value instanceof NamedList) {
+    const [itemName, items] = value instanceof NamedList ? [value.itemName, value.items] : ['item', value];
+    if (items.length === 0) {
       out.push(`<${name}/>`);
       return;
     }
     out.push(`<${name}>`);
-    for (const item of value) write(out, 'item', item);
+    for (const item of items) write(out, itemName, item);
     out.push(`</${name}>`);
     return;
   }

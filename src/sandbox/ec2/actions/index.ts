@@ -1,11 +1,13 @@
 import { ActionDef } from '../context';
-import { describeInstances, runInstances, terminateInstances } from './instances.actions';
+import { createFleet } from './fleet.actions';
+import { describeInstanceAttribute, describeInstances, runInstances, terminateInstances } from './instances.actions';
 import {
   createTags,
   deleteKeyPair,
   describeAvailabilityZones,
   describeImages,
   describeKeyPairs,
+  describeSubnets,
   describeVolumes,
   importKeyPair,
 } from './resources.actions';
@@ -15,6 +17,14 @@ import {
   describeSpotPriceHistory,
   requestSpotInstances,
 } from './spot.actions';
+import {
+  createLaunchTemplate,
+  createLaunchTemplateVersion,
+  deleteLaunchTemplate,
+  describeLaunchTemplates,
+  describeLaunchTemplateVersions,
+  modifyLaunchTemplate,
+} from './templates.actions';
 
 export const ACTIONS: ReadonlyMap<string, ActionDef> = new Map([
   ['DescribeAvailabilityZones', describeAvailabilityZones],
@@ -31,4 +41,13 @@ export const ACTIONS: ReadonlyMap<string, ActionDef> = new Map([
   ['CreateTags', createTags],
   ['DescribeVolumes', describeVolumes],
   ['DescribeSpotPriceHistory', describeSpotPriceHistory],
+  ['DescribeSubnets', describeSubnets],
+  ['DescribeInstanceAttribute', describeInstanceAttribute],
+  ['CreateLaunchTemplate', createLaunchTemplate],
+  ['CreateLaunchTemplateVersion', createLaunchTemplateVersion],
+  ['ModifyLaunchTemplate', modifyLaunchTemplate],
+  ['DeleteLaunchTemplate', deleteLaunchTemplate],
+  ['DescribeLaunchTemplates', describeLaunchTemplates],
+  ['DescribeLaunchTemplateVersions', describeLaunchTemplateVersions],
+  ['CreateFleet', createFleet],
 ]);

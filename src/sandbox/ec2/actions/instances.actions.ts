@@ -2,12 +2,20 @@ import { action, ActionContext, checkDryRun, replayOf } from '../context';
 import { DEFAULT_INSTANCE_TYPE } from '../catalog';
 import { Ec2Error, invalidCombination, invalidValue, missingParameter } from '../errors';
 import { compileFilters, exactValues, FilterSpec, parseFilters } from '../filters';
-import { checkInstanceIds, instancesNotFound, parseLaunchSpec, validateLaunchSpec } from '../launch';
-import { Instance, RegionState, STATE_CODES } from '../model';
+import { insufficientCapacity } from '../capacity';
+import {
+  checkInstanceIds,
+  instancesNotFound,
+  launchSpecFrom,
+  mergeLaunchData,
+  parseLaunchData,
+  validateLaunchSpec,
+} from '../launch';
+import { Instance, LaunchSpec, RegionState, STATE_CODES, TemplateData } from '../model';
 import { pageRequest, takePage } from '../paging';
 import { renderInstance, renderReservations } from '../render';
 import { SpotRequestInput } from '../spot';
-import { parseTagSpecifications } from '../tags';
+import { findTemplate, findVersion } from '../templates';
 import { iso, XmlObject } from '../xml';
 
 const RUN_PARAMS = [
@@ -54,10 +62,14 @@ function sortBySeq(list: Instance[]): Instance[] {
 
 export const runInstances = action(RUN_PARAMS, (ctx) => {
   const { q, region, ec2 } = ctx;
-  if (q.has('LaunchTemplate')) {
-    throw invalidValue('LaunchTemplate', 'LaunchTemplate', 'Launch templates are not simulated by the sandbox.');
-  }
-  const spec = parseLaunchSpec(q, DEFAULT_INSTANCE_TYPE);
+  const given = parseLaunchData(q);
+  const templateQuery = q.child('LaunchTemplate');
+  const template = templateQuery
+    ? findTemplate(region, { id: templateQuery.str('LaunchTemplateId'), name: templateQuery.str('LaunchTemplateName') }, 'LaunchTemplate.')
+    : undefined;
+  const version = template ? findVersion(template, templateQuery?.str('Version')) : undefined;
+  const data = version ? mergeLaunchData(version.data, given) : given;
+  const spec = launchSpecFrom(data, DEFAULT_INSTANCE_TYPE);
   const maxCount = q.int('MaxCount', 1, 1000);
   const minCount = q.int('MinCount', 1, 1000);
   if (maxCount === undefined) throw missingParameter('MaxCount');
@@ -69,11 +81,19 @@ export const runInstances = action(RUN_PARAMS, (ctx) => {
   if (clientToken !== undefined && clientToken.length > 64) {
     throw invalidValue('ClientToken', clientToken, 'At most 64 characters.');
   }
-  const market = parseMarketOptions(ctx);
-  const tagSpecs = parseTagSpecifications(
-    q,
-    market ? ['instance', 'volume', 'spot-instances-request'] : ['instance', 'volume'],
-  );
+  const market = parseMarketOptions(ctx) ?? templateMarket(data, clientToken);
+  if (!market && data.tagSpecifications.has('spot-instances-request')) {
+    throw invalidValue(
+      'TagSpecification.ResourceType',
+      'spot-instances-request',
+      'Spot request tags need InstanceMarketOptions with MarketType spot.',
+    );
+  }
+  const instanceTags = new Map(data.tagSpecifications.get('instance'));
+  if (template && version) {
+    instanceTags.set('aws:ec2launchtemplate:id', template.launchTemplateId);
+    instanceTags.set('aws:ec2launchtemplate:version', String(version.versionNumber));
+  }
 
   const previous = replayOf(region.runTokens, clientToken, ctx);
   if (previous) {
@@ -81,40 +101,42 @@ export const runInstances = action(RUN_PARAMS, (ctx) => {
     return reservationBody(previous.reservationId ?? '', instances, ec2.accountId);
   }
 
-  validateLaunchSpec(region, spec);
-  let zone = spec.zone;
-  let count = maxCount;
+  const launch = validateLaunchSpec(region, spec);
+  const lifecycle = market ? 'spot' : 'on-demand';
+  const quotaRoom = region.capacity.quotaRoom(lifecycle, launch.instanceType);
+  if (quotaRoom < minCount) throw region.capacity.quotaError(lifecycle, launch.instanceType, minCount);
+  let zone: string;
   if (market) {
-    const bid = market.spotPrice !== undefined ? Number(market.spotPrice) : ec2.spot.bid({ launch: spec });
-    const placement = ec2.spot.place(region, spec, bid, minCount);
+    const bid = market.spotPrice !== undefined ? Number(market.spotPrice) : ec2.spot.bid({ launch }, region.name);
+    const placement = ec2.spot.place(region, launch, bid, minCount);
     if (!placement.ok) {
       if (placement.code === 'price-too-low') throw new Ec2Error('SpotMaxPriceTooLow', placement.message);
       throw new Ec2Error('InsufficientInstanceCapacity', placement.message, 500);
     }
     zone = placement.zone;
-    const used = region.spotInPool.get(`${zone}|${spec.instanceType}`) ?? 0;
-    count = Math.min(maxCount, ec2.market.capacity(region.name, zone, spec.instanceType) - used);
+  } else {
+    zone = onDemandZone(region, launch, minCount);
   }
+  const count = Math.min(maxCount, quotaRoom, region.capacity.poolRoom(lifecycle, zone, launch.instanceType));
   checkDryRun(ctx);
 
-  zone ??= region.zones[region.zoneCursor++ % region.zones.length].name;
   const requests = market
     ? ec2.spot.create(
         region,
         {
           ...market,
-          launch: { ...spec, zone },
-          tags: tagSpecs.get('spot-instances-request') ?? new Map<string, string>(),
+          launch: { ...launch, zone },
+          tags: data.tagSpecifications.get('spot-instances-request') ?? new Map<string, string>(),
         },
         count,
         { state: 'active', statusCode: 'fulfilled', autoEvaluate: true },
       )
     : [];
-  const launched = ec2.instances.launch(region, spec, {
+  const launched = ec2.instances.launch(region, launch, {
     count,
     zone,
-    tags: tagSpecs.get('instance'),
-    volumeTags: tagSpecs.get('volume'),
+    tags: instanceTags,
+    volumeTags: data.tagSpecifications.get('volume'),
     spotRequestIds: market ? requests.map((r) => r.spotInstanceRequestId) : undefined,
     clientToken,
   });
@@ -132,6 +154,28 @@ export const runInstances = action(RUN_PARAMS, (ctx) => {
   }
   return reservationBody(reservationId, launched, ec2.accountId);
 });
+
+/** The asked zone, or the next zone in turn with room for `minCount`: EC2's answer when none has any. */
+function onDemandZone(region: RegionState, launch: LaunchSpec, minCount: number): string {
+  const capacity = region.capacity;
+  const fits = (zone: string) => capacity.poolRoom('on-demand', zone, launch.instanceType) >= minCount;
+  if (launch.zone !== undefined) {
+    if (fits(launch.zone)) return launch.zone;
+    const others = region.zones.map((z) => z.name).filter((z) => z !== launch.zone && fits(z));
+    throw insufficientCapacity(launch.instanceType, launch.zone, others);
+  }
+  for (let tried = 0; tried < region.zones.length; tried++) {
+    const zone = region.zones[region.zoneCursor++ % region.zones.length].name;
+    if (fits(zone)) return zone;
+  }
+  throw insufficientCapacity(launch.instanceType, undefined, []);
+}
+
+/** A template's `InstanceMarketOptions` make RunInstances launch spot, as the request's own would. */
+function templateMarket(data: TemplateData, clientToken: string | undefined): MarketOptions | undefined {
+  if (!data.spot) return undefined;
+  return { spotPrice: data.spot.maxPrice, type: 'one-time', interruptionBehavior: 'terminate', clientToken };
+}
 
 function reservationBody(reservationId: string, instances: Instance[], ownerId: string): XmlObject {
   return { reservationId, ownerId, groupSet: [], instancesSet: instances.map(renderInstance) };
@@ -239,4 +283,41 @@ export const terminateInstances = action(['InstanceId', 'DryRun', 'Force', 'Skip
       previousState: { code: STATE_CODES[previous], name: previous },
     })),
   };
+});
+
+const INSTANCE_ATTRIBUTES = [
+  'instanceType', 'kernel', 'ramdisk', 'userData', 'disableApiTermination', 'instanceInitiatedShutdownBehavior',
+  'rootDeviceName', 'blockDeviceMapping', 'productCodes', 'sourceDestCheck', 'groupSet', 'ebsOptimized',
+  'sriovNetSupport', 'enaSupport', 'enclaveOptions', 'disableApiStop',
+] as const; // prettier-ignore
+
+export const describeInstanceAttribute = action(['InstanceId', 'Attribute', 'DryRun'], (ctx) => {
+  const { q, region } = ctx;
+  const id = q.required('InstanceId');
+  checkInstanceIds([id]);
+  const attribute = q.oneOf('Attribute', INSTANCE_ATTRIBUTES);
+  if (attribute === undefined) throw missingParameter('Attribute');
+  const instance = region.instances.get(id);
+  if (!instance) throw instancesNotFound([id]);
+  checkDryRun(ctx);
+  const value = (v: string | boolean | undefined) => ({ value: v });
+  const answers: Record<(typeof INSTANCE_ATTRIBUTES)[number], XmlObject> = {
+    instanceType: { instanceType: value(instance.instanceType) },
+    kernel: { kernel: {} },
+    ramdisk: { ramdisk: {} },
+    userData: { userData: instance.userData === undefined ? {} : value(instance.userData) },
+    disableApiTermination: { disableApiTermination: value(false) },
+    instanceInitiatedShutdownBehavior: { instanceInitiatedShutdownBehavior: value(instance.shutdownBehavior) },
+    rootDeviceName: { rootDeviceName: value(instance.rootDeviceName) },
+    blockDeviceMapping: { blockDeviceMapping: renderInstance(instance).blockDeviceMapping },
+    productCodes: { productCodes: [] },
+    sourceDestCheck: { sourceDestCheck: value(true) },
+    groupSet: { groupSet: instance.securityGroupIds.map((groupId) => ({ groupId, groupName: groupId })) },
+    ebsOptimized: { ebsOptimized: value(false) },
+    sriovNetSupport: { sriovNetSupport: {} },
+    enaSupport: { enaSupport: value(true) },
+    enclaveOptions: { enclaveOptions: { enabled: false } },
+    disableApiStop: { disableApiStop: value(false) },
+  };
+  return { instanceId: id, ...answers[attribute] };
 });

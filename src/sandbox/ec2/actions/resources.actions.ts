@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hexId, uniqueId } from '../../ids';
 import { action, checkDryRun } from '../context';
-import { ZoneInfo } from '../catalog';
+import { DEFAULT_VPC_ID, SubnetInfo, ZoneInfo } from '../catalog';
 import { Ec2Error, invalidCombination, invalidValue, missingParameter, notFound } from '../errors';
 import { compileFilters, FilterSpec, parseFilters } from '../filters';
 import { checkInstanceIds, IMAGE_ID, instancesNotFound } from '../launch';
@@ -67,6 +67,18 @@ const ZONE_FILTERS: FilterSpec<ZoneInfo> = {
     'zone-type': () => 'availability-zone',
     'opt-in-status': () => 'opt-in-not-required',
     'group-name': (z) => z.region,
+  },
+};
+
+const SUBNET_FILTERS: FilterSpec<SubnetInfo & { zoneId?: string }> = {
+  fields: {
+    'subnet-id': (s) => s.subnetId,
+    'availability-zone': (s) => s.zone,
+    'availability-zone-id': (s) => s.zoneId,
+    'default-for-az': (s) => s.defaultForAz,
+    'cidr-block': (s) => s.cidrBlock,
+    'vpc-id': () => DEFAULT_VPC_ID,
+    state: () => 'available',
   },
 };
 
@@ -281,3 +293,30 @@ export const describeAvailabilityZones = action(
     return { availabilityZoneInfo: zones.map(renderZone) };
   },
 );
+
+export const describeSubnets = action(['SubnetId', 'Filter', 'MaxResults', 'NextToken', 'DryRun'], (ctx) => {
+  const { q, region, ec2 } = ctx;
+  const ids = q.strList('SubnetId');
+  const missing = ids.find((id) => !region.subnets.has(id));
+  if (missing !== undefined) throw new Ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${missing}' does not exist`);
+  const accept = compileFilters(parseFilters(q), SUBNET_FILTERS);
+  checkDryRun(ctx);
+  const subnets = [...region.subnets.values()]
+    .map((s) => ({ ...s, zoneId: region.zoneByName.get(s.zone)?.id }))
+    .filter((s) => (ids.length === 0 || ids.includes(s.subnetId)) && accept(s));
+  return {
+    subnetSet: subnets.map((s) => ({
+      subnetId: s.subnetId,
+      subnetArn: `arn:aws:ec2:${region.name}:${ec2.accountId}:subnet/${s.subnetId}`,
+      state: 'available',
+      vpcId: DEFAULT_VPC_ID,
+      cidrBlock: s.cidrBlock,
+      availableIpAddressCount: 4091,
+      availabilityZone: s.zone,
+      availabilityZoneId: s.zoneId,
+      defaultForAz: s.defaultForAz,
+      mapPublicIpOnLaunch: s.defaultForAz,
+      ownerId: ec2.accountId,
+    })),
+  };
+});

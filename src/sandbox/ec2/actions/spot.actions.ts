@@ -87,11 +87,15 @@ export const requestSpotInstances = action(
       const existing = previous.ids.flatMap((id) => region.spotRequests.get(id) ?? []);
       return { spotInstanceRequestSet: existing.map(renderSpotRequest) };
     }
-    validateLaunchSpec(region, launch);
+    const resolved = validateLaunchSpec(region, launch);
+    // Open requests hold their vCPUs against the spot quota until they are fulfilled or closed.
+    if (region.capacity.quotaRoom('spot', resolved.instanceType) < count) {
+      throw region.capacity.quotaError('spot', resolved.instanceType, count);
+    }
     checkDryRun(ctx);
     const requests = ec2.spot.create(
       region,
-      { launch, spotPrice, type, validFrom, validUntil, interruptionBehavior: behavior, tags, clientToken },
+      { launch: resolved, spotPrice, type, validFrom, validUntil, interruptionBehavior: behavior, tags, clientToken },
       count,
     );
     if (clientToken !== undefined) {
