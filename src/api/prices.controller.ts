@@ -1,12 +1,8 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiExtraModels,
-  ApiOkResponse,
-  ApiTags,
-  getSchemaPath,
-} from '@nestjs/swagger';
+import { ApiBody, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { PriceCache } from '../pricing/price-cache.service';
+import { PriceSync } from '../pricing/price-sync.service';
+import { SYNC_SECONDS } from '../pricing/pricing.job';
 import {
   PriceEntryDto,
   PriceRestrictionsDto,
@@ -22,7 +18,10 @@ const NOT_YET = 'no pricing poll has completed yet (prices are kept in the datab
 @ApiTags('prices')
 @Controller('v1/prices')
 export class PricesController {
-  constructor(private readonly prices: PriceCache) {}
+  constructor(
+    private readonly prices: PriceCache,
+    private readonly sync: PriceSync,
+  ) {}
 
   @Get()
   @Endpoint({
@@ -32,7 +31,8 @@ export class PricesController {
     unavailable: NOT_YET,
   })
   @ApiOkResponse({ type: [PriceEntryDto] })
-  list(): PriceEntryDto[] {
+  async list(): Promise<PriceEntryDto[]> {
+    await this.sync.fresh(SYNC_SECONDS);
     return this.prices.list().map(toPriceEntryDto);
   }
 
@@ -64,7 +64,8 @@ export class PricesController {
   })
   @ApiExtraModels(RestrictionDto, PriceRestrictionsDto)
   @ApiOkResponse({ type: [PriceEntryDto] })
-  filtered(@Body(RestrictionsPipe) restrictions: RestrictionDto[]): PriceEntryDto[] {
+  async filtered(@Body(RestrictionsPipe) restrictions: RestrictionDto[]): Promise<PriceEntryDto[]> {
+    await this.sync.fresh(SYNC_SECONDS);
     return this.prices.filtered(restrictions.map(toRestriction)).map(toPriceEntryDto);
   }
 }

@@ -10,6 +10,9 @@ import { PriceCache } from './price-cache.service';
  */
 @Injectable()
 export class PriceSync {
+  private lastSync = 0;
+  private syncing: Promise<void> | null = null;
+
   constructor(
     private readonly config: AppConfig,
     private readonly prices: SpotPriceRepository,
@@ -17,7 +20,22 @@ export class PriceSync {
     private readonly cache: PriceCache,
   ) {}
 
+  /**
+   * What the price endpoints read through: a refresh from Postgres unless one finished less than
+   * `maxAgeSeconds` ago. So a replica answers from what the leader stored right after its own start, and
+   * whether or not it runs the pricing job itself (PRICING_ENABLED=false); concurrent callers share one refresh.
+   */
+  fresh(maxAgeSeconds: number): Promise<void> {
+    // With nothing cached yet, every read looks (one cheap query): prices appear as soon as they are stored.
+    if (this.cache.updated() && Date.now() - this.lastSync < maxAgeSeconds * 1000) return Promise.resolve();
+    this.syncing ??= this.syncOnce().finally(() => {
+      this.syncing = null;
+    });
+    return this.syncing;
+  }
+
   async syncOnce(): Promise<void> {
+    const started = Date.now();
     const [cooldowns, lastPolled] = await Promise.all([this.cooldowns.active(), this.prices.lastPolled()]);
     this.cache.setCooldowns(cooldowns);
     const updated = this.cache.updated();
@@ -34,5 +52,6 @@ export class PriceSync {
         lastPolled,
       );
     }
+    this.lastSync = started;
   }
 }

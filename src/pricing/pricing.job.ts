@@ -10,7 +10,7 @@ import { PricingOutcome, PricingPoller } from './pricing-poller.service';
 import { reportError } from '../logging/report';
 
 /** How often every replica refreshes its price cache and cooldowns from Postgres, at most. */
-const SYNC_SECONDS = 15;
+export const SYNC_SECONDS = 15;
 
 /**
  * Polls spot prices every PRICING_POLL_SECONDS on the leader (SPEC §7), and on every replica keeps

@@ -1,5 +1,6 @@
 import { AppHarness } from '../app-harness';
 import { PriceCache, PriceEntry } from '../../src/pricing/price-cache.service';
+import { SpotPriceRepository } from '../../src/state/spot-price.repository';
 import { api, createApiHarness } from './support';
 
 const entry = (region: string, zone: string, instanceType: string, price: number): PriceEntry => ({
@@ -97,5 +98,31 @@ describe('prices API', () => {
       expect(res.body.code).toBe('InputError');
       expect(res.body.details.reasons.map((r: { path: string }) => r.path)).toContain(path);
     });
+  });
+});
+
+describe('prices API on a replica that does not poll', () => {
+  let h: AppHarness;
+  beforeAll(async () => {
+    // Like a replica started a moment ago, or one with PRICING_ENABLED=false: its own cache is empty.
+    h = await createApiHarness({ env: { PRICING_ENABLED: false } });
+  });
+  afterAll(() => h.close());
+
+  it('answers at once from what the leader stored in Postgres', async () => {
+    await api(h).get('/v1/prices').expect(503);
+    await h
+      .get(SpotPriceRepository)
+      .replaceRegion(
+        'us-east-1',
+        [{ region: 'us-east-1', zone: 'us-east-1a', instanceType: 'm5.large', price: 0.03 }],
+        new Date(),
+      );
+    const res = await api(h).get('/v1/prices').expect(200);
+    expect(res.body).toEqual([entry('us-east-1', 'us-east-1a', 'm5.large', 0.03)]);
+    await api(h)
+      .post('/v1/prices')
+      .send([{ key: 'instanceType', restriction: 'm5.large' }])
+      .expect(200);
   });
 });
