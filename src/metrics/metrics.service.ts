@@ -113,7 +113,8 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    // Under their conventional names (process_*, nodejs_*), so stock Node.js dashboards work as they are.
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** A gauge read from somewhere else at scrape time (e.g. counts in the database). */

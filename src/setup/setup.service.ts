@@ -295,7 +295,8 @@ export class SetupService {
 
   private note(report: SetupReport, action: 'created' | 'updated' | 'left', item: SetupItem): void {
     report[action].push(item);
-    this.log.log({ msg: `setup: ${action}`, ...item });
+    // The report lists each item (the setup command prints it, the service logs its counts): once is enough.
+    this.log.debug({ msg: `setup: ${action}`, ...item });
   }
 }
 

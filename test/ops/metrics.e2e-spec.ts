@@ -60,6 +60,14 @@ describe('GET /metrics', () => {
     expect(
       value(after, 'ec2_manager_http_requests_total', { method: 'GET', route: '/health/live', status: '200' }),
     ).toBe(1);
-    expect(after.has('ec2_manager_process_cpu_user_seconds_total')).toBe(true);
+    // Node's own metrics under the names stock dashboards expect.
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      expect(after.has(name)).toBe(true);
+    }
+    expect([...after.keys()].filter((n) => /^ec2_manager_(process|nodejs)_/.test(n))).toEqual([]);
   });
 });
