@@ -1,0 +1,96 @@
+/**
+ * Soaks of the fault suite: `npm run test:faults -- --seeds 20` runs 20 random schedules of the
+ * soak profile, then the five-minute Postgres outage; `--seed N [--profile test|soak|outage]` replays one.
+ * Prints every seed, every violation, and a summary; exits 1 when any invariant failed.
+ */
+import { newSeed } from './harness/random';
+import { ALL_FAULTS, formatReport, PROFILES, runScenario, ScenarioReport } from './harness/scenario';
+import { FaultKind } from './harness/schedule';
+
+interface Args {
+  seeds: number[];
+  profile: string;
+  outage: boolean;
+  kinds?: FaultKind[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { seeds: [], profile: 'soak', outage: true };
+  let count: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
+      return v;
+    };
+    switch (argv[i]) {
+      case '--seeds':
+        count = Number(value());
+        break;
+      case '--seed':
+        args.seeds.push(Number(value()));
+        args.outage = false;
+        break;
+      case '--profile':
+        args.profile = value();
+        break;
+      case '--kinds':
+        args.kinds = value().split(',') as FaultKind[];
+        break;
+      case '--no-outage':
+        args.outage = false;
+        break;
+      default:
+        throw new Error(`unknown argument ${argv[i]}`);
+    }
+  }
+  if (!PROFILES[args.profile]) throw new Error(`--profile must be one of ${Object.keys(PROFILES).join(', ')}`);
+  for (const k of args.kinds ?? []) if (!ALL_FAULTS.includes(k)) throw new Error(`unknown fault kind ${k}`);
+  if (args.seeds.some((s) => !Number.isInteger(s))) throw new Error('--seed must be an integer');
+  if (count !== undefined) {
+    if (!(Number.isInteger(count) && count > 0)) throw new Error('--seeds must be a positive integer');
+    for (let n = 0; n < count; n++) args.seeds.push(newSeed());
+  }
+  if (args.seeds.length === 0 && args.profile !== 'outage') args.seeds.push(newSeed());
+  if (args.profile === 'outage') args.outage = false;
+  return args;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const runs: { seed: number; profile: string }[] = args.seeds.map((seed) => ({ seed, profile: args.profile }));
+  if (args.profile === 'outage' && runs.length === 0) runs.push({ seed: newSeed(), profile: 'outage' });
+  if (args.outage) runs.push({ seed: newSeed(), profile: 'outage' });
+  console.log(`fault suite: ${runs.map((r) => `${r.profile}:${r.seed}`).join(' ')}`);
+  const reports: ScenarioReport[] = [];
+  const began = Date.now();
+  for (const run of runs) {
+    const stamp = () => new Date().toISOString().slice(11, 19);
+    const report = await runScenario({
+      seed: run.seed,
+      profile: PROFILES[run.profile],
+      kinds: args.kinds,
+      progress: (line) => console.log(`[${stamp()}] ${line}`),
+    });
+    console.log(formatReport(report));
+    reports.push(report);
+  }
+  const failed = reports.filter((r) => r.violations.length > 0);
+  console.log(
+    `\nfault suite summary: ${reports.length} run(s), ${failed.length} failed, ${((Date.now() - began) / 60000).toFixed(1)} min`,
+  );
+  for (const r of reports) {
+    const kinds = [...new Set(r.violations.map((v) => v.invariant))];
+    console.log(
+      `  ${r.profile} seed ${r.seed}: ${(r.figures.durationMs / 1000).toFixed(0)} s, ${r.figures.apiCalls} calls, ` +
+        `converged in ${(r.figures.convergeMs / 1000).toFixed(1)} s` +
+        (kinds.length ? `, FAILED: ${kinds.join('; ')}` : ', ok'),
+    );
+  }
+  process.exitCode = failed.length ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(2);
+});
