@@ -12,6 +12,7 @@ interface Args {
   profile: string;
   outage: boolean;
   kinds?: FaultKind[];
+  keepLogs?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -39,6 +40,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--no-outage':
         args.outage = false;
+        break;
+      case '--keep-logs':
+        args.keepLogs = true;
         break;
       default:
         throw new Error(`unknown argument ${argv[i]}`);
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
       seed: run.seed,
       profile: PROFILES[run.profile],
       kinds: args.kinds,
+      keepLogs: args.keepLogs,
       progress: (line) => console.log(`[${stamp()}] ${line}`),
     });
     console.log(formatReport(report));

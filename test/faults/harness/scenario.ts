@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiClient } from './api';
@@ -80,6 +81,8 @@ export interface ScenarioOptions {
   /** Only these fault kinds (default: the profile's). */
   kinds?: FaultKind[];
   logDir?: string;
+  /** Keep the replicas' logs even when every invariant holds. */
+  keepLogs?: boolean;
   /** Progress lines (the CLI prints them; jest keeps quiet). */
   progress?: (line: string) => void;
 }
@@ -207,6 +210,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   } finally {
     await world.stop().catch((err: unknown) => progress(`teardown failed: ${String(err)}`));
   }
+  // A passing run's logs are worth nothing; a failing run's are the post-mortem.
+  if (violations.length === 0 && !options.keepLogs) fs.rmSync(logDir, { recursive: true, force: true });
 
   const answers: Record<string, number> = {};
   for (const c of api.ledger) answers[String(c.status)] = (answers[String(c.status)] ?? 0) + 1;
@@ -287,7 +292,7 @@ export function formatReport(r: ScenarioReport): string {
     `  replay: npm run test:faults -- --profile ${r.profile} --seed ${r.seed}`,
     `  schedule: ${r.schedule.join('; ')}`,
     `  figures: ${JSON.stringify(r.figures)}`,
-    `  logs: ${r.logDir}`,
+    ...(r.violations.length ? [`  logs: ${r.logDir}`] : []),
   ];
   if (r.missed.length) lines.push(`  not applied: ${r.missed.join('; ')}`);
   if (r.violations.length) {
