@@ -27,7 +27,7 @@ export interface UnexpectedExit {
 }
 
 /**
- * One replica of the service as production runs it: `src/main.ts` in a child process of its own,
+ * One replica of the service as production runs it: the compiled `main.js` in a child process of its own,
  * configured only through its environment, logging JSON lines on stdout. Kept running like a
  * container: a replica that dies unasked (or never gets up) is started again after a pause.
  */
@@ -45,6 +45,8 @@ export class ServiceReplica {
 
   constructor(
     readonly name: string,
+    /** The service's compiled `main.js` (harness/build.ts). */
+    private readonly mainJs: string,
     private readonly env: Record<string, string>,
     logDir: string,
     private readonly restartDelayMs = 1000,
@@ -115,7 +117,7 @@ export class ServiceReplica {
     const clean = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|TEST_PG_|JEST|FAULTS_)/.test(k)),
     );
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+    const child = spawn(process.execPath, [this.mainJs], {
       cwd: ROOT,
       env: { ...clean, ...this.env, PORT: String(this.port), LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],

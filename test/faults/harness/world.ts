@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { keyPairName } from '../../../src/aws/naming';
 import { Sandbox, SandboxOptions, startSandbox } from '../../../src/sandbox';
 import { PostgresServer, startPostgresServer } from '../../support/postgres-server';
+import { compiledService } from './build';
 import { ServiceReplica, sleep } from './replica';
 
 export const MANAGER_ID = 'ec2-manager-dev';
@@ -50,8 +51,9 @@ export class FaultWorld {
       });
       const world = new FaultWorld(options, pg, databaseUrl, sandbox, []);
       const env = world.serviceEnv();
+      const mainJs = compiledService();
       for (let i = 0; i < options.replicas; i++) {
-        world.replicas.push(new ServiceReplica(`replica-${String.fromCharCode(97 + i)}`, env, options.logDir));
+        world.replicas.push(new ServiceReplica(`replica-${String.fromCharCode(97 + i)}`, mainJs, env, options.logDir));
       }
       // Together, as a rollout starts them: their setup runs (queues, rules) are idempotent.
       await Promise.all(world.replicas.map((r) => r.start()));
