@@ -1,3 +1,4 @@
+import type { FaultUpdate } from '../../../src/sandbox';
 import { FleetDriver } from './fleet';
 import { sleep } from './replica';
 import { describeFault, ScheduledFault } from './schedule';
@@ -125,13 +126,12 @@ export class FaultInjector {
     this.note('all faults cleared');
   }
 
-  private async sandbox(update: Record<string, unknown>): Promise<void> {
+  private async sandbox(update: FaultUpdate): Promise<void> {
     this.world.sandbox.control.setFaults(update);
     await this.settled();
   }
 
-  private async settled(): Promise<void> {
-    const control = this.world.sandbox.control as { settled?: () => Promise<void> };
-    if (control.settled) await control.settled();
+  private settled(): Promise<void> {
+    return this.world.sandbox.control.settled();
   }
 }

@@ -69,8 +69,11 @@ function draw(kind: FaultKind, rng: Rng, p: ScheduleProfile): Fault {
       return { kind, seconds: s(24, 30) };
     case 'sqs-down':
       return { kind, seconds: s(5, 10), mode: rng.pick(['refuse', 'error'] as const) };
-    case 'ec2-down':
-      return { kind, seconds: s(4, 8), mode: rng.pick(['refuse', 'reset', 'hang'] as const) };
+    case 'ec2-down': {
+      const mode = rng.pick(['refuse', 'reset', 'hang'] as const);
+      // A hang outlasts the API's hang bound (20 s): only the service's own EC2 timeouts can answer in time.
+      return { kind, seconds: mode === 'hang' ? s(22, 26) : s(4, 8), mode };
+    }
     case 'describe-lag':
       // Shorter than the redelivery window: longer lags lose events by design (SPEC §4 leaves them to housekeeping).
       return {
