@@ -4,10 +4,19 @@ import { sleep } from './replica';
 import { describeFault, ScheduledFault } from './schedule';
 import { FaultWorld } from './world';
 
-/** Advisory locks held now, with the backend holding each: where the replicas' job leadership lives. */
-const LOCK_HOLDERS = `
-  SELECT l.pid, ((l.classid::bigint << 32) | l.objid::bigint)::text AS key, a.application_name
-  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+/** The periodic jobs, each led through the advisory lock keyed `ec2-manager:job:<name>` (LeaderLock). */
+const JOBS = ['spot-poll', 'housekeeping', 'pricing'];
+
+/**
+ * The backends holding a job's leader lock now. Other advisory locks (an instance's event lock,
+ * held for one transaction) are left alone: killing those is a lost connection, not a lost leader.
+ */
+const LEADER_LOCK_HOLDERS = `
+  SELECT l.pid, j.name AS job, a.state, left(a.query, 80) AS query
+  FROM pg_locks l
+  JOIN pg_stat_activity a ON a.pid = l.pid
+  JOIN unnest($1::text[]) AS j(name)
+    ON ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('ec2-manager:job:' || j.name, 0)
   WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()`;
 
 /**
@@ -19,7 +28,7 @@ export class FaultInjector {
   /** Faults that could not be applied as scheduled (a run where they were not applied proves nothing about them). */
   readonly missed: string[] = [];
   /** Leader-lock backends terminated: when, and which lock. */
-  readonly lockKills: { at: number; key: string; pid: number }[] = [];
+  readonly lockKills: { at: number; job: string; pid: number }[] = [];
 
   constructor(
     private readonly world: FaultWorld,
@@ -94,20 +103,27 @@ export class FaultInjector {
     await this.sandbox({ ec2: { outage: 'hang' } });
     try {
       const until = Date.now() + seconds * 1000;
+      // A lock held this long belongs to a run stuck in EC2, not to a tick that finds the job ran lately.
+      const heldMs = 700;
+      const firstSeen = new Map<number, number>();
       let killed = false;
       while (!killed && Date.now() < until) {
         const holders = await this.world
-          .query<{ pid: number; key: string; application_name: string }>(LOCK_HOLDERS)
+          .query<{ pid: number; job: string; state: string; query: string }>(LEADER_LOCK_HOLDERS, [JOBS])
           .catch(() => []);
+        for (const pid of firstSeen.keys()) if (!holders.some((h) => h.pid === pid)) firstSeen.delete(pid);
         for (const h of holders) {
+          if (!firstSeen.has(h.pid)) firstSeen.set(h.pid, Date.now());
+          if (Date.now() - firstSeen.get(h.pid)! < heldMs) continue;
           await this.world.query('SELECT pg_terminate_backend($1)', [h.pid]);
-          this.lockKills.push({ at: Date.now(), key: h.key, pid: h.pid });
-          this.note(`terminated backend ${h.pid} holding advisory lock ${h.key}`);
+          this.lockKills.push({ at: Date.now(), job: h.job, pid: h.pid });
+          this.note(`terminated backend ${h.pid} holding the ${h.job} leader lock (${h.state}: ${h.query})`);
           killed = true;
         }
         if (!killed) await sleep(100);
       }
       if (!killed) this.missed.push('kill-leader-lock: no backend held a leader lock');
+      // The other replica ticks every couple of seconds: time for it to take the lock while the first run is stuck.
       else await sleep(4000);
     } finally {
       await this.sandbox({ ec2: { outage: 'none' } });

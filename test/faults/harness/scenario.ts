@@ -295,8 +295,8 @@ export function formatReport(r: ScenarioReport): string {
     ...(r.violations.length ? [`  logs: ${r.logDir}`] : []),
   ];
   if (r.missed.length) lines.push(`  not applied: ${r.missed.join('; ')}`);
+  lines.push('  timeline:', ...r.timeline.map((t) => `    ${t}`));
   if (r.violations.length) {
-    lines.push('  timeline:', ...r.timeline.map((t) => `    ${t}`));
     const byInvariant = new Map<string, string[]>();
     for (const v of r.violations) byInvariant.set(v.invariant, [...(byInvariant.get(v.invariant) ?? []), v.detail]);
     for (const [invariant, details] of byInvariant) {
