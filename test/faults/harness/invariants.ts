@@ -282,6 +282,33 @@ export async function checkDeadLetters(world: FaultWorld, queueName: string): Pr
   return out;
 }
 
+/**
+ * SPEC §4: receive errors back off (1 s to 60 s) and the log gets one line when a queue starts failing
+ * and one when it recovers, never one per retry. Counted per process and queue: warnings and errors
+ * naming a queue, at most three per outage (a start, a recovery, one to spare).
+ */
+export function checkQueueErrorNoise(world: FaultWorld, outages: number): Violation[] {
+  const allowance = 2 + 3 * outages;
+  const out: Violation[] = [];
+  for (const replica of world.replicas) {
+    const counts = new Map<string, number>();
+    for (const { generation, fields } of replica.records()) {
+      if (typeof fields.queue !== 'string' || (fields.level !== 'error' && fields.level !== 'warn')) continue;
+      const k = `${replica.name}#${generation} ${fields.queue}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    for (const [k, n] of counts) {
+      if (n > allowance) {
+        out.push({
+          invariant: 'SQS receive errors back off: one log line per outage, not one per retry (SPEC §4)',
+          detail: `${k}: ${n} warning/error lines over ${outages} SQS outage(s)`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
 /** A replica that died by itself after it was up (the harness restarts it, as Kubernetes would). */
 export function checkCrashes(world: FaultWorld): Violation[] {
   return world.replicas.flatMap((r) =>

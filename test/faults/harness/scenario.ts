@@ -10,6 +10,7 @@ import {
   checkCrashes,
   checkDeadLetters,
   checkForeign,
+  checkQueueErrorNoise,
   checkJobOverlap,
   snapshotForeign,
   Violation,
@@ -201,6 +202,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     violations.push(...overlap.violations);
     violations.push(...(await checkDeadLetters(world, QUEUE_NAME)));
     violations.push(...checkCrashes(world));
+    violations.push(...checkQueueErrorNoise(world, schedule.filter((s) => s.fault.kind === 'sqs-down').length));
+    for (const missed of injector.missed) {
+      violations.push({
+        invariant: 'every scheduled fault was applied (else the run proves nothing about it)',
+        detail: missed,
+      });
+    }
     for (const launch of fleet.unsettled()) {
       violations.push({
         invariant: 'a launch retried with its ClientToken after the faults gets a definite answer',
