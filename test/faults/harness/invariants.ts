@@ -203,18 +203,33 @@ const OVERLAP_TOLERANCE_MS = 1000;
 
 /**
  * SPEC §9: no two replicas run one job at once. A run's span is read from its log line (`<job>
- * done|failed|aborted` with `ms`); spans of different processes must not overlap.
+ * done|failed|aborted` with `ms`); spans of different processes must not overlap. A fenced run
+ * (`aborted`) counts until its replica saw the lock go ("leader lock connection lost", the moment
+ * from which it may write nothing): a call already in flight may keep it waiting after that.
  */
 export function checkJobOverlap(world: FaultWorld): { violations: Violation[]; runs: number } {
-  const spans: { job: string; proc: string; start: number; end: number }[] = [];
+  const spans: { job: string; proc: string; start: number; end: number; fenced: boolean }[] = [];
   for (const replica of world.replicas) {
+    const fences: { proc: string; job: string; at: number }[] = [];
+    const mine: typeof spans = [];
     for (const { generation, fields } of replica.records()) {
+      const proc = `${replica.name}#${generation}`;
+      const msg = typeof fields.msg === 'string' ? fields.msg : '';
+      const at = Date.parse(String(fields.time));
+      if (/leader lock connection lost/.test(msg) && typeof fields.lock === 'string') {
+        fences.push({ proc, job: fields.lock, at });
+        continue;
+      }
       const job = fields.job;
       const ms = fields.ms;
-      const msg = typeof fields.msg === 'string' ? fields.msg : '';
       if (typeof job !== 'string' || typeof ms !== 'number' || !/ (done|failed|aborted)$/.test(msg)) continue;
-      const end = Date.parse(String(fields.time));
-      spans.push({ job, proc: `${replica.name}#${generation}`, start: end - ms, end });
+      mine.push({ job, proc, start: at - ms, end: at, fenced: msg.endsWith('aborted') });
+    }
+    for (const span of mine) {
+      const fence = span.fenced
+        ? fences.find((f) => f.proc === span.proc && f.job === span.job && f.at >= span.start && f.at <= span.end)
+        : undefined;
+      spans.push(fence ? { ...span, end: fence.at } : span);
     }
   }
   const out: Violation[] = [];
@@ -222,9 +237,11 @@ export function checkJobOverlap(world: FaultWorld): { violations: Violation[]; r
   for (let i = 0; i < spans.length; i++) {
     for (let j = i + 1; j < spans.length && spans[j].start < spans[i].end - OVERLAP_TOLERANCE_MS; j++) {
       if (spans[j].job === spans[i].job && spans[j].proc !== spans[i].proc) {
+        const show = (x: (typeof spans)[number]) =>
+          `${x.proc} ran ${iso(x.start)}–${iso(x.end)}${x.fenced ? ' (fenced)' : ''}`;
         out.push({
           invariant: 'no two replicas run one job at once (SPEC §9 fencing)',
-          detail: `${spans[i].job}: ${spans[i].proc} ran ${iso(spans[i].start)}–${iso(spans[i].end)}, ${spans[j].proc} ran ${iso(spans[j].start)}–${iso(spans[j].end)}`,
+          detail: `${spans[i].job}: ${show(spans[i])}, ${show(spans[j])}`,
         });
       }
     }

@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { keyPairName } from '../../../src/aws/naming';
 import { Sandbox, SandboxOptions, startSandbox } from '../../../src/sandbox';
 import { PostgresServer, startPostgresServer } from '../../support/postgres-server';
 import { compiledService } from './build';
@@ -69,8 +68,10 @@ export class FaultWorld {
     return this.options.regions;
   }
 
+  /** SPEC §2's key pair name, derived here independently of the service's code under test. */
   keyName(workerType: string): string {
-    return keyPairName(MANAGER_ID, workerType, PUBKEY);
+    const [type, body] = PUBKEY.split(' ');
+    return `${MANAGER_ID}:${workerType}:${createHash('sha256').update(`${type} ${body}`).digest('hex').slice(0, 7)}`;
   }
 
   /** The replicas that listen now: where API calls go. */
