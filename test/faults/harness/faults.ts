@@ -100,6 +100,8 @@ export class FaultInjector {
    * take the lock while the first run still believes it leads (SPEC §9: it must stop at once).
    */
   private async killLeaderLock(seconds: number): Promise<void> {
+    // Requests for the spot poller to describe: with none in state its runs never reach EC2, so never hang.
+    await this.fleet.openLowBids(2);
     await this.sandbox({ ec2: { outage: 'hang' } });
     try {
       const until = Date.now() + seconds * 1000;

@@ -153,6 +153,15 @@ export class FleetDriver {
     await this.attempt(launch);
   }
 
+  /**
+   * Spot requests EC2 will keep open (bid under the market): something for the spot poller to
+   * describe, so that its runs reach EC2. Resolves once each was answered.
+   */
+  async openLowBids(count: number): Promise<void> {
+    const rng = this.rng.fork(`low-bids-${this.seq}`);
+    await Promise.all(Array.from({ length: count }, () => this.launch(rng, 'request-spot', true)));
+  }
+
   private async attempt(launch: Launch): Promise<CallRecord> {
     const wt = launch.workerType;
     this.busy.set(wt, (this.busy.get(wt) ?? 0) + 1);
