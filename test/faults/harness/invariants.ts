@@ -168,6 +168,13 @@ export function checkAnswers(ledger: CallRecord[], fleet: FleetDriver, world: Fa
         detail: `${launch.kind} ${launch.token} answered ${ok.status} but EC2 has nothing with that ClientToken`,
       });
     }
+    const refused = launch.attempts.find((a) => typeof a.status === 'number' && a.status >= 400 && a.status < 500);
+    if (refused) {
+      out.push({
+        invariant: 'a valid launch is never refused (a fault is 503, not 4xx)',
+        detail: describeCall(refused),
+      });
+    }
     if (made.length > 1) {
       out.push({
         invariant: 'a retried launch launches nothing twice',

@@ -40,6 +40,7 @@ export class ServiceReplica {
   private child?: ChildProcess;
   private exited?: Promise<void>;
   private wanted = false;
+  private fatal?: Error;
   private restartTimer?: NodeJS.Timeout;
   private readonly logFile: string;
 
@@ -73,6 +74,7 @@ export class ServiceReplica {
   async waitUp(timeoutMs = 120_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (this.status !== 'up') {
+      if (this.fatal) throw this.fatal;
       if (Date.now() > until) throw new Error(`${this.name} not up in ${timeoutMs} ms:\n${this.tail(30).join('\n')}`);
       await sleep(100);
     }
@@ -152,7 +154,11 @@ export class ServiceReplica {
           this.logFile,
           `--- ${this.name} generation ${generation} exited code=${code} signal=${signal}\n`,
         );
-        if (this.wanted && generation === this.generation) {
+        // A configuration the service refuses will be refused again: no restart, the start fails.
+        const refused = this.lines.some((l) => l.generation === generation && l.raw?.includes('invalid configuration'));
+        if (refused && !wasUp)
+          this.fatal = new Error(`${this.name} refused its configuration: ${this.tail(3).join(' | ')}`);
+        if (this.wanted && generation === this.generation && !this.fatal) {
           if (wasUp) {
             this.crashes.push({ replica: this.name, generation, code, signal, at: Date.now(), tail: this.tail(20) });
           }

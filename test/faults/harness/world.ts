@@ -9,7 +9,13 @@ import { compiledService } from './build';
 import { ServiceReplica, sleep } from './replica';
 
 export const MANAGER_ID = 'ec2-manager-dev';
-export const PUBKEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVjMi1tYW5hZ2VyLWZhdWx0LXN1aXRlLWtleS0wMDAwMDAw faults';
+/** A well-formed ed25519 public key (its 32 key bytes spell a name): the service checks the blob. */
+export const PUBKEY = `ssh-ed25519 ${Buffer.concat([
+  Buffer.from([0, 0, 0, 11]),
+  Buffer.from('ssh-ed25519'),
+  Buffer.from([0, 0, 0, 32]),
+  Buffer.from('ec2-manager-fault-suite-key-0000'),
+]).toString('base64')} faults`;
 
 export interface WorldOptions {
   regions: string[];
