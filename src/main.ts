@@ -22,7 +22,15 @@ function readConfig(): AppConfig {
   }
 }
 
+/** How long a shutdown nobody waits for (the parent is gone) may take before the process just exits. */
+const ORPHAN_SHUTDOWN_MS = 10_000;
+
 async function main(): Promise<void> {
+  // A parent that started us with an IPC channel (a test harness) owns our life: when the channel
+  // closes (the parent exited, however it exited), we stop. Until the app is up, stopping is exiting
+  // (an embedded Postgres already started stops on exit).
+  let parentGone = (): void => process.exit(1);
+  if (process.send) process.once('disconnect', () => parentGone());
   const config = readConfig();
   const boot = createBootLogger(config);
   const database = await resolveDatabase(config, (line) => boot.info({ context: 'Database' }, line));
@@ -52,6 +60,10 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+  parentGone = () => {
+    setTimeout(() => process.exit(1), ORPHAN_SHUTDOWN_MS).unref();
+    shutdown('parent gone');
+  };
 
   await app.listen(config.port);
   logger.log({ msg: 'ec2-manager listening', url: `http://127.0.0.1:${config.port}`, regions: config.regions }, 'Main');

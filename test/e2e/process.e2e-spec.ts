@@ -1,27 +1,23 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../../src/state/embedded-postgres';
 import { createTestDatabase } from '../db';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { ServiceProcess, spawnService } from '../support/service-process';
 
 interface Started {
-  child: ChildProcess;
+  child: ServiceProcess;
   output: () => string;
   exited: Promise<number | null>;
 }
 
 function startService(env: Record<string, string>): Started {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|TEST_PG_|JEST)/.test(k)),
-  );
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...clean, SANDBOX_PORT: '0', SANDBOX_SQS_PORT: '0', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnService(['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+    SANDBOX_PORT: '0',
+    SANDBOX_SQS_PORT: '0',
+    LOG_FORMAT: 'json',
+    ...env,
   });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
@@ -106,15 +102,17 @@ describe('the service process', () => {
     expect(postgresProcessesUsing(dataDir)).toEqual([]);
   });
 
-  it('uses DATABASE_URL when given and starts no Postgres of its own', async () => {
+  it('uses DATABASE_URL when given, starts no Postgres of its own, and stops when its parent goes', async () => {
     const db = await createTestDatabase();
     const port = await freePort();
     const otherDir = path.join(dataDir, 'unused');
     try {
       const started = startService({ PORT: String(port), DATA_DIR: otherDir, DATABASE_URL: db.url });
       await waitReady(port, started);
-      started.child.kill('SIGINT');
+      // What the child sees when the test process dies, however it dies: its IPC channel closes.
+      started.child.disconnect();
       expect(await started.exited).toBe(0);
+      expect(started.output()).toContain('"signal":"parent gone"');
       expect(fs.existsSync(otherDir)).toBe(false);
     } finally {
       await db.drop();

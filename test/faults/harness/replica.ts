@@ -1,9 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort } from '../../../src/state/embedded-postgres';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+import { ServiceProcess, spawnService } from '../../support/service-process';
 
 /** One line the service wrote: its JSON fields, or `raw` for anything else (a crash, ts-node). */
 export interface LogLine {
@@ -37,7 +35,7 @@ export class ServiceReplica {
   status: ReplicaStatus = 'down';
   port = 0;
   generation = 0;
-  private child?: ChildProcess;
+  private child?: ServiceProcess;
   private exited?: Promise<void>;
   private wanted = false;
   private fatal?: Error;
@@ -116,14 +114,7 @@ export class ServiceReplica {
     this.generation++;
     const generation = this.generation;
     this.status = 'starting';
-    const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|TEST_PG_|JEST|FAULTS_)/.test(k)),
-    );
-    const child = spawn(process.execPath, [this.mainJs], {
-      cwd: ROOT,
-      env: { ...clean, ...this.env, PORT: String(this.port), LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnService([this.mainJs], { ...this.env, PORT: String(this.port), LOG_FORMAT: 'json' });
     this.child = child;
     fs.appendFileSync(this.logFile, `--- ${this.name} generation ${generation} pid ${child.pid} port ${this.port}\n`);
     const listening = `"url":"http://127.0.0.1:${this.port}"`;
