@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ResourceNotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { Ec2Gateway, Owned } from '../ec2/ec2-gateway.service';
+import { Ec2Gateway, Owned, Terminated } from '../ec2/ec2-gateway.service';
 import { SpotRequestService } from '../resources/spot-requests.service';
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
@@ -45,9 +45,17 @@ export class TerminationService {
         const instances = dedupe([...own(inState.get(region)?.instances ?? []), ...ec2Instances]);
         const cancelled = await this.spotRequests.cancel(region, requests);
         const terminated = await this.ec2.terminateInstances(region, instances);
+        // One already ending when we asked was not ended by us: EC2's StateReason will say why.
+        const [ended, ending] = partition(terminated.terminated, endedByUs);
         await this.instances.removeMany(
           region,
-          terminated.terminated.map((t) => t.id),
+          ended.map((t) => t.id),
+          undefined,
+          { reason: 'terminate-worker-type', instances: ec2Instances },
+        );
+        await this.instances.removeMany(
+          region,
+          ending.map((t) => t.id),
         );
         // Rows EC2 has never heard of would otherwise stay forever (housekeeping removes them too).
         await this.instances.removeMany(region, terminated.unknown);
@@ -80,8 +88,13 @@ export class TerminationService {
       return null;
     }
     const { terminated } = await this.ec2.terminateInstances(region, [owned]);
-    await this.instances.remove(region, id);
     const change = terminated.find((t) => t.id === id);
+    await this.instances.remove(
+      region,
+      id,
+      undefined,
+      change && endedByUs(change) ? { reason: 'terminate-instance', instances: described.ours } : undefined,
+    );
     if (!change) return null;
     this.log.log({ msg: 'instance terminated', region, instanceId: id });
     return { current: change.current, previous: change.previous };
@@ -106,6 +119,15 @@ export class TerminationService {
     this.log.log({ msg: 'spot request cancelled', region, spotRequestId: id });
     return { current: change.state };
   }
+}
+
+/** Whether our TerminateInstances ended it (it was not already on its way out). */
+function endedByUs(t: Terminated): boolean {
+  return t.previous !== 'shutting-down' && t.previous !== 'terminated';
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((i) => !test(i))];
 }
 
 function dedupe(items: Owned[]): Owned[] {

@@ -15,6 +15,8 @@ export interface OurInstance {
   instanceType: string;
   az: string;
   spotRequestId: string | null;
+  /** Why it last changed state, as EC2 says (`Server.SpotInstanceTermination`, ...); null when EC2 gives none. */
+  stateReason: { code: string; message: string } | null;
   /** Whether it carries the tags of SPEC §2. */
   tagged: boolean;
   /** Its EBS volumes (tagged with it). */
@@ -61,6 +63,7 @@ export function ourInstance(region: string, i: Ec2Instance, managerId: string): 
   return {
     ...base,
     state,
+    stateReason: i.StateReason?.Code ? { code: i.StateReason.Code, message: i.StateReason.Message ?? '' } : null,
     tagged: hasResourceTags(i.Tags, managerId, workerType),
     volumeIds: (i.BlockDeviceMappings ?? []).flatMap((b) => (b.Ebs?.VolumeId ? [b.Ebs.VolumeId] : [])),
     row: state === 'pending' || state === 'running' ? { ...base, state, lastEvent: launched } : null,

@@ -127,7 +127,7 @@ export class HousekeepingService {
     const zombies = live.filter((i) => i.launched.getTime() < cutoff);
     const killed = await this.terminate(region, zombies, signal);
     fence();
-    await this.instances.removeMany(region, killed);
+    await this.instances.removeMany(region, killed, undefined, { reason: 'zombie', instances: zombies });
     outcome.zombiesKilled = killed.length;
     lap('zombies');
 

@@ -3,11 +3,32 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { fromRows, INSTANCE_ROWS } from './bulk-rows';
 import { ResourceFilter, resourceWhere } from './resource-filter';
-import { Instance, InstanceState, isLiveInstanceState, lifecycleRank, lifecycleRankSql } from './entities';
+import {
+  Instance,
+  InstanceState,
+  isLiveInstanceState,
+  lifecycleRank,
+  lifecycleRankSql,
+  OwnTerminationReason,
+} from './entities';
 
 export type NewInstance = Omit<Instance, 'touched'>;
 
 export type InstanceFilter = ResourceFilter<InstanceState>;
+
+/** What is known of an instance that ends, for the record of one state never held (see `LeaveCause`). */
+export type EndingInstance = Pick<Instance, 'id' | 'workerType' | 'instanceType' | 'az' | 'spotRequestId' | 'launched'>;
+
+/**
+ * Why instances leave state, given by whoever removes them (the `terminations` trigger records it).
+ * `reason`: our own decision. `at`: when they ended (an event's time), else the removal's.
+ * `instances`: what EC2 said of them, to record one that ended before it ever was in state.
+ */
+export interface LeaveCause {
+  reason?: OwnTerminationReason;
+  at?: Date;
+  instances?: readonly EndingInstance[];
+}
 
 /** What applying a state-change event did. */
 export type EventOutcome = 'updated' | 'removed' | 'out-of-order' | 'absent';
@@ -91,7 +112,7 @@ export class InstanceRepository {
         );
         return 'updated';
       }
-      await m.query(`DELETE FROM instances WHERE region = $1 AND id = $2`, [region, id]);
+      await this.removeIn(m, region, [id], { at: eventTime });
       return 'removed';
     };
     return tx ? work(tx) : this.db.transaction(work);
@@ -106,18 +127,77 @@ export class InstanceRepository {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`instance-events:${region}/${id}`]);
   }
 
-  async remove(region: string, id: string, tx?: EntityManager): Promise<boolean> {
-    return (await this.removeMany(region, [id], tx)) === 1;
+  async remove(region: string, id: string, tx?: EntityManager, cause?: LeaveCause): Promise<boolean> {
+    return (await this.removeMany(region, [id], tx, cause)) === 1;
   }
 
-  /** Removes the given ids of one region; returns how many rows were there. */
-  async removeMany(region: string, ids: string[], tx?: EntityManager): Promise<number> {
+  /**
+   * Removes the given ids of one region; returns how many rows were there. Each removal is recorded as
+   * a termination (by trigger); `cause` says why, when we know. With a reason of ours, an instance
+   * whose row an event removed first gets that reason instead of EC2's generic one, and one never in
+   * state is recorded from `cause.instances`.
+   */
+  async removeMany(region: string, ids: string[], tx?: EntityManager, cause?: LeaveCause): Promise<number> {
     if (ids.length === 0) return 0;
-    const [, count]: [unknown, number] = await (tx ?? this.db.manager).query(
+    if (!cause) return this.removeIn(tx ?? this.db.manager, region, ids);
+    const work = (m: EntityManager) => this.removeIn(m, region, ids, cause);
+    return tx ? work(tx) : this.db.transaction(work);
+  }
+
+  /** `cause` needs a transaction: its settings live until the transaction ends (the trigger clears them). */
+  private async removeIn(m: EntityManager, region: string, ids: string[], cause?: LeaveCause): Promise<number> {
+    if (cause) {
+      await m.query(
+        `SELECT set_config('ec2_manager.leave_reason', $1, true), set_config('ec2_manager.leave_time', $2, true)`,
+        [cause.reason ?? '', cause.at?.toISOString() ?? ''],
+      );
+    }
+    const [, count]: [unknown, number] = await m.query(
       `DELETE FROM instances WHERE region = $1 AND id = ANY($2::text[])`,
       [region, ids],
     );
+    if (cause?.reason) await this.attribute(m, region, ids, cause.reason, cause.instances ?? []);
     return count;
+  }
+
+  /**
+   * Our decision is the reason of an instance an event removed first (EC2 would only say "user
+   * initiated"), and of one that ended before it ever was in state.
+   */
+  private async attribute(
+    m: EntityManager,
+    region: string,
+    ids: string[],
+    reason: OwnTerminationReason,
+    known: readonly EndingInstance[],
+  ): Promise<void> {
+    await m.query(
+      `UPDATE terminations SET reason = $3 WHERE region = $1 AND instance_id = ANY($2::text[])
+         AND reason IN ('unresolved', 'unknown', 'user-initiated')`,
+      [region, ids, reason],
+    );
+    const wanted = new Set(ids);
+    const never = known.filter((i) => wanted.has(i.id));
+    if (never.length === 0) return;
+    await m.query(
+      `INSERT INTO terminations (region, instance_id, worker_type, instance_type, az, lifecycle, launched, ended, reason,
+                                 hourly_price)
+       SELECT $1, i.id, i.worker_type, i.instance_type, i.az, i.lifecycle, i.launched, clock_timestamp(), $8,
+              pool_hourly_price($1, i.az, i.instance_type, i.lifecycle)
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+         AS i(id, worker_type, instance_type, az, lifecycle, launched)
+       ON CONFLICT (region, instance_id) DO NOTHING`,
+      [
+        region,
+        never.map((i) => i.id),
+        never.map((i) => i.workerType),
+        never.map((i) => i.instanceType),
+        never.map((i) => i.az),
+        never.map((i) => (i.spotRequestId === null ? 'on-demand' : 'spot')),
+        never.map((i) => i.launched),
+        reason,
+      ],
+    );
   }
 
   async find(region: string, id: string, tx?: EntityManager): Promise<Instance | null> {

@@ -14,6 +14,7 @@ import { PoolGuard } from './pool-guard.service';
 import { SpotPriceRepository } from './spot-price.repository';
 import { SpotRequestRepository } from './spot-request.repository';
 import { TerminationNoticeRepository } from './termination-notice.repository';
+import { TerminationRepository } from './termination.repository';
 import { Tx } from './tx.service';
 import { UsageRepository } from './usage.repository';
 import { WorkerTypeRepository } from './worker-type.repository';
@@ -30,6 +31,7 @@ const REPOSITORIES = [
   JobRunRepository,
   HousekeepingRepository,
   SpotPriceRepository,
+  TerminationRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

@@ -6,8 +6,10 @@ import { EbsUsage } from './ebs-usage.entity';
 import { HousekeepingOutcome } from './housekeeping-outcome.entity';
 import { Instance } from './instance.entity';
 import { JobRun } from './job-run.entity';
+import { OnDemandPrice } from './on-demand-price.entity';
 import { SpotPrice } from './spot-price.entity';
 import { SpotRequest } from './spot-request.entity';
+import { Termination } from './termination.entity';
 import { TerminationNotice } from './termination-notice.entity';
 import { WorkerTypeCount } from './worker-type-count.entity';
 
@@ -19,8 +21,10 @@ export * from './failed-spot-request.entity';
 export * from './housekeeping-outcome.entity';
 export * from './instance.entity';
 export * from './job-run.entity';
+export * from './on-demand-price.entity';
 export * from './spot-price.entity';
 export * from './spot-request.entity';
+export * from './termination.entity';
 export * from './termination-notice.entity';
 export * from './worker-type-count.entity';
 
@@ -37,4 +41,6 @@ export const ENTITIES = [
   SpotPrice,
   FailedSpotRequest,
   WorkerTypeCount,
+  Termination,
+  OnDemandPrice,
 ];

@@ -3,6 +3,7 @@ import { CreateJobTables1764100000000 } from './1764100000000-CreateJobTables';
 import { CreateSpotPrices1764200000000 } from './1764200000000-CreateSpotPrices';
 import { CreateFailedSpotRequests1764300000000 } from './1764300000000-CreateFailedSpotRequests';
 import { AddHousekeepingCorrected1765200000000 } from './1765200000000-AddHousekeepingCorrected';
+import { CreateTerminations1765600000000 } from './1765600000000-CreateTerminations';
 import { CreateWorkerTypeCounts1765700000000 } from './1765700000000-CreateWorkerTypeCounts';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreateFailedSpotRequests1764300000000,
   AddHousekeepingCorrected1765200000000,
   CreateWorkerTypeCounts1765700000000,
+  CreateTerminations1765600000000,
 ];
