@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import { EventListenerModule } from './event-listener/event-listener.module';
 import { HealthModule } from './health/health.module';
 import { HousekeepingModule } from './housekeeping/housekeeping.module';
+import { InsightModule } from './insight/insight.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PricingModule } from './pricing/pricing.module';
@@ -35,6 +36,7 @@ export class AppModule {
         SetupModule,
         EventListenerModule.register(config),
         HousekeepingModule,
+        InsightModule,
       ],
     };
   }

@@ -58,6 +58,7 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     SPOT_POLL_ENABLED: false,
     HOUSEKEEPING_ENABLED: false,
     PRICING_ENABLED: false,
+    TERMINATION_REASONS_ENABLED: false,
     // The event consumers run only where a test asks for them, so that events don't move other tests' state.
     EVENT_LISTENER_ENABLED: false,
     SQS_WAIT_TIME_SECONDS: 1,

@@ -7,6 +7,7 @@ import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
 import { ApiClients } from './auth/api-clients.service';
 import { AuthGuard } from './auth/auth.guard';
+import { InsightController } from './insight.controller';
 import { InternalController } from './internal.controller';
 import { QueuesService } from './internal.service';
 import { MetaController, RootController } from './meta.controller';
@@ -30,6 +31,7 @@ import { TerminationService } from './termination.service';
     RegionController,
     PricesController,
     InternalController,
+    InsightController,
   ],
   providers: [
     ApiClients,

@@ -1,5 +1,5 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
-import { isValidWorkerType } from '../ec2/naming';
+import { isValidWorkerType, WORKER_TYPE_PATTERN } from '../ec2/naming';
 import { InputError, ResourceNotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 
@@ -18,6 +18,14 @@ function pattern(name: string, re: RegExp, expected: string): PipeTransform<stri
     },
   };
 }
+
+/** The OpenAPI description of a `:workerType` path parameter. */
+export const WORKER_TYPE_PARAM = {
+  name: 'workerType',
+  example: 'builder',
+  description: '1-64 characters of [a-zA-Z0-9_-]',
+  schema: { type: 'string' as const, pattern: WORKER_TYPE_PATTERN.source },
+};
 
 export const WorkerTypePipe = {
   transform(value: string): string {

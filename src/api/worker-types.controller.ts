@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
-import { keyPairNameFor, WORKER_TYPE_PATTERN } from '../ec2/naming';
+import { keyPairNameFor } from '../ec2/naming';
 import { AppConfig } from '../config/app-config';
 import { KeyPairDto } from './dto/internal.dto';
 import { RequestSpotInstanceDto, RunInstanceDto } from './dto/launch.dto';
@@ -10,7 +10,7 @@ import { LaunchService } from './launch/launch.service';
 import { TerminationService } from './termination.service';
 import { WorkerTypeHealthDto, WorkerTypeStateDto, WorkerTypeStatsDto } from './dto/state.dto';
 import { Endpoint } from './endpoint.decorator';
-import { WorkerTypePipe } from './params';
+import { WORKER_TYPE_PARAM, WorkerTypePipe } from './params';
 import { WorkerTypesService } from './worker-types.service';
 
 const LAUNCH_RULES_TEXT =
@@ -23,13 +23,6 @@ const LAUNCH_RULES_TEXT =
   '(rule `ec2`). The same ClientToken launches nothing twice: a retry answers 204 as the first call did. ' +
   'Call ensureKeyPair for the worker type once before launching.';
 const UNAVAILABLE = 'EC2 has no capacity for it, refuses for an account limit, or keeps throttling us';
-
-const WORKER_TYPE_PARAM = {
-  name: 'workerType',
-  example: 'builder',
-  description: '1-64 characters of [a-zA-Z0-9_-]',
-  schema: { type: 'string' as const, pattern: WORKER_TYPE_PATTERN.source },
-};
 
 @ApiTags('worker types')
 @Controller('v1/worker-types')

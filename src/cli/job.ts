@@ -14,6 +14,8 @@ import { LoggingModule } from '../logging/logging.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { HousekeepingJob } from '../housekeeping/housekeeping.job';
 import { HousekeepingModule } from '../housekeeping/housekeeping.module';
+import { InsightModule } from '../insight/insight.module';
+import { TerminationReasonsJob } from '../insight/termination-reasons.job';
 import { PricingJob } from '../pricing/pricing.job';
 import { PricingModule } from '../pricing/pricing.module';
 import { SpotPollJob } from '../spot-poller/spot-poll.job';
@@ -28,6 +30,10 @@ const JOBS: Record<string, JobEntry> = {
   housekeeping: { module: HousekeepingModule, runner: (app) => app.get(HousekeepingJob).runner as JobRunner<unknown> },
   pricing: { module: PricingModule, runner: (app) => app.get(PricingJob).runner as JobRunner<unknown> },
   'spot-poll': { module: SpotPollerModule, runner: (app) => app.get(SpotPollJob).runner as JobRunner<unknown> },
+  'termination-reasons': {
+    module: InsightModule,
+    runner: (app) => app.get(TerminationReasonsJob).runner as JobRunner<unknown>,
+  },
 };
 
 /**

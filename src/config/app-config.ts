@@ -35,12 +35,13 @@ export class AppConfig {
   }
 
   /** The same settings with the AWS endpoints resolved (e.g. to the sandbox just started). */
-  withEndpoints(endpoints: { ec2: string; sqs: string; events: string }): AppConfig {
+  withEndpoints(endpoints: { ec2: string; sqs: string; events: string; pricing?: string }): AppConfig {
     return new AppConfig(
       Object.assign(new Env(), this.env, {
         EC2_ENDPOINT: endpoints.ec2,
         SQS_ENDPOINT: endpoints.sqs,
         EVENTS_ENDPOINT: endpoints.events,
+        PRICING_ENDPOINT: endpoints.pricing ?? this.env.PRICING_ENDPOINT,
       }),
     );
   }
@@ -57,6 +58,7 @@ export class AppConfig {
         SPOT_POLL_ENABLED: false,
         HOUSEKEEPING_ENABLED: false,
         PRICING_ENABLED: false,
+        TERMINATION_REASONS_ENABLED: false,
       }),
     );
   }
@@ -120,12 +122,22 @@ export class AppConfig {
   get describeLagGraceSeconds(): number {
     return this.env.DESCRIBE_LAG_GRACE_SECONDS;
   }
-  /** Whether each periodic job is scheduled on this replica. */
-  get jobsEnabled(): { spotPoll: boolean; housekeeping: boolean; pricing: boolean } {
+  get historyRetentionDays(): number {
+    return this.env.HISTORY_RETENTION_DAYS;
+  }
+  get terminationReasonsSeconds(): number {
+    return this.env.TERMINATION_REASONS_SECONDS;
+  }
+  get onDemandPricingSeconds(): number {
+    return this.env.ON_DEMAND_PRICING_SECONDS;
+  }
+  /** Whether each periodic job is scheduled on this replica (on-demand pricing goes with pricing). */
+  get jobsEnabled(): { spotPoll: boolean; housekeeping: boolean; pricing: boolean; terminationReasons: boolean } {
     return {
       spotPoll: this.env.SPOT_POLL_ENABLED,
       housekeeping: this.env.HOUSEKEEPING_ENABLED,
       pricing: this.env.PRICING_ENABLED,
+      terminationReasons: this.env.TERMINATION_REASONS_ENABLED,
     };
   }
   get logLevel(): string {
@@ -140,8 +152,16 @@ export class AppConfig {
   get sandboxSqsPort(): number {
     return this.env.SANDBOX_SQS_PORT;
   }
-  get endpoints(): { ec2?: string; sqs?: string; events?: string } {
-    return { ec2: this.env.EC2_ENDPOINT, sqs: this.env.SQS_ENDPOINT, events: this.env.EVENTS_ENDPOINT };
+  get endpoints(): { ec2?: string; sqs?: string; events?: string; pricing?: string } {
+    return {
+      ec2: this.env.EC2_ENDPOINT,
+      sqs: this.env.SQS_ENDPOINT,
+      events: this.env.EVENTS_ENDPOINT,
+      pricing: this.env.PRICING_ENDPOINT,
+    };
+  }
+  get pricingRegion(): string {
+    return this.env.PRICING_REGION;
   }
   get awsMaxAttempts(): number {
     return this.env.AWS_MAX_ATTEMPTS;

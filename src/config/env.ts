@@ -80,10 +80,17 @@ export class Env {
   @Type(() => Number) @IsNumber() @Min(0) SPOT_NOT_FOUND_GRACE_SECONDS = 300;
   /** Housekeeping keeps a row EC2 does not list if it was launched/created less than this ago (describe lags launches). */
   @Type(() => Number) @IsNumber() @Min(0) DESCRIBE_LAG_GRACE_SECONDS = 600;
+  /** How long terminations and launch outcomes are kept (SPEC §9). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(3650) HISTORY_RETENTION_DAYS = 14;
+  /** How often EC2 is asked why instances that just ended did (SPEC §12; EC2 shows them for about an hour). */
+  @Type(() => Number) @IsNumber() @Min(1) TERMINATION_REASONS_SECONDS = 60;
+  /** How often on-demand prices are fetched from the AWS Price List Query API (SPEC §12). */
+  @Type(() => Number) @IsNumber() @Min(60) ON_DEMAND_PRICING_SECONDS = 86400;
   /** Switches for the periodic jobs (SPEC §5-§7); `npm run job` runs one pass whatever they say. */
   @Transform(toBoolean) @IsBoolean() SPOT_POLL_ENABLED = true;
   @Transform(toBoolean) @IsBoolean() HOUSEKEEPING_ENABLED = true;
   @Transform(toBoolean) @IsBoolean() PRICING_ENABLED = true;
+  @Transform(toBoolean) @IsBoolean() TERMINATION_REASONS_ENABLED = true;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace']) LOG_LEVEL = 'info';
   @IsOptional() @IsIn(['json', 'pretty']) LOG_FORMAT?: 'json' | 'pretty';
@@ -95,6 +102,10 @@ export class Env {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) EC2_ENDPOINT?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) SQS_ENDPOINT?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) EVENTS_ENDPOINT?: string;
+  /** The AWS Price List Query API; in AWS it answers in us-east-1 (also eu-central-1, ap-south-1). */
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) PRICING_ENDPOINT?: string;
+  @Matches(REGION_PATTERN, { message: 'PRICING_REGION must be an AWS region name such as us-east-1' })
+  PRICING_REGION = 'us-east-1';
 
   @Type(() => Number) @IsInt() @Min(1) @Max(20) AWS_MAX_ATTEMPTS = 5;
   @Type(() => Number) @IsInt() @Min(100) AWS_TIMEOUT_MS = 30000;

@@ -6,6 +6,7 @@ import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, SEED_IMAGES, SubnetInfo } from '
 import { IMAGE_ID } from '../ec2/launch';
 import { Instance, InstanceStateName, LaunchSpec, RegionState, SpotRequestState, SpotRequestType } from '../ec2/model';
 import { SimEc2 } from '../ec2/sim-ec2';
+import type { EndCause } from '../ec2/instances';
 import { DeliveryRecord, DeliveryStats, EventDelivery } from '../events/delivery';
 import { makeEnvelope } from '../events/envelope';
 import { RuleStore } from '../events/rules';
@@ -373,6 +374,22 @@ export class SandboxControl {
       if (!instance.removed) this.ec2.instances.terminate(instance, 'interruption');
     });
     return { instanceId, terminatesAt: new Date(at).toISOString() };
+  }
+
+  /**
+   * Ends an instance as EC2 or its own OS would, without TerminateInstances: a shutdown from inside
+   * (`instance-initiated`), capacity lost under it (`insufficient-capacity`) or a spot interruption
+   * whose warning never came (`interruption`). DescribeInstances shows the matching StateReason.
+   */
+  endInstance(instanceId: string, cause: Exclude<EndCause, 'user'>): { instanceId: string; state: string } {
+    const instance = this.ec2.findInstance(instanceId);
+    if (!instance) throw new ControlError(`instance ${instanceId} not found`, 404);
+    if (instance.state !== 'pending' && instance.state !== 'running') {
+      throw new ControlError(`instance ${instanceId} is ${instance.state}`, 409);
+    }
+    if (cause === 'instance-initiated') this.ec2.instances.shutDownFromInside(instance);
+    else this.ec2.instances.terminate(instance, cause);
+    return { instanceId, state: instance.state };
   }
 
   faults(): FaultSettings {

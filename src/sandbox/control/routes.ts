@@ -49,6 +49,9 @@ export class ControlRoutes {
         })],
       ['POST', /^\/instances\/([^/]+)\/interrupt$/, (b, _p, m) =>
         c.interrupt(m[1], b.oneOf('kind', ['spot-interruption', 'rebalance'] as const))],
+      ['POST', /^\/instances\/([^/]+)\/end$/, (b, _p, m) =>
+        c.endInstance(m[1], b.oneOf('cause', ['instance-initiated', 'insufficient-capacity', 'interruption'] as const) ??
+          'instance-initiated')],
       ['POST', /^\/spot-requests$/, (b) =>
         c.seedSpotRequests({
           region: b.requiredStr('region'),

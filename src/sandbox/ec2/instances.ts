@@ -32,16 +32,32 @@ export interface StateChange {
   previous: InstanceStateName;
 }
 
-export type EndCause = 'user' | 'interruption';
+/**
+ * Why an instance ends: TerminateInstances (`user`), a spot interruption, a shutdown from inside the
+ * instance (`instance-initiated`: it terminates, or stops when its shutdown behaviour is `stop`), or EC2
+ * losing the capacity it was launched on (`insufficient-capacity`).
+ */
+export const END_CAUSES = ['user', 'interruption', 'instance-initiated', 'insufficient-capacity'] as const;
+export type EndCause = (typeof END_CAUSES)[number];
 
-export const SPOT_TERMINATION_REASON = {
-  code: 'Server.SpotInstanceTermination',
-  message: 'Server.SpotInstanceTermination: Spot instance termination',
+/** EC2's StateReason for each cause, as DescribeInstances shows it. */
+export const STATE_REASONS: Record<EndCause, { code: string; message: string }> = {
+  user: { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' },
+  interruption: {
+    code: 'Server.SpotInstanceTermination',
+    message: 'Server.SpotInstanceTermination: Spot instance termination',
+  },
+  'instance-initiated': {
+    code: 'Client.InstanceInitiatedShutdown',
+    message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown',
+  },
+  'insufficient-capacity': {
+    code: 'Server.InsufficientInstanceCapacity',
+    message: 'Server.InsufficientInstanceCapacity: Insufficient capacity to satisfy instance request',
+  },
 };
-const USER_TERMINATION_REASON = {
-  code: 'Client.UserInitiatedShutdown',
-  message: 'Client.UserInitiatedShutdown: User initiated shutdown',
-};
+export const SPOT_TERMINATION_REASON = STATE_REASONS.interruption;
+const USER_TERMINATION_REASON = STATE_REASONS.user;
 
 /** Launches instances and moves them `pending → running → shutting-down → terminated → gone` on the clock. */
 export class InstanceLifecycle {
@@ -115,11 +131,41 @@ export class InstanceLifecycle {
   terminate(instance: Instance, cause: EndCause = 'user'): StateChange {
     const previous = instance.state;
     if (previous === 'shutting-down' || previous === 'terminated') return { instance, previous };
-    const now = this.ec2.clock.now();
-    instance.stateReason = cause === 'interruption' ? SPOT_TERMINATION_REASON : USER_TERMINATION_REASON;
-    instance.stateTransitionReason = `User initiated (${new Date(now).toISOString().replace(/\.\d+Z$/, ' GMT')})`;
+    instance.stateReason = STATE_REASONS[cause];
+    instance.stateTransitionReason = this.transitionReason(cause);
     this.transition(instance, 'shutting-down', cause);
     return { instance, previous };
+  }
+
+  /**
+   * The instance shuts itself down (`shutdown -h` inside it): it terminates, or stops when its
+   * shutdown behaviour is `stop` (`stopping`, then `stopped` after the shutting-down time).
+   */
+  shutDownFromInside(instance: Instance): StateChange {
+    const previous = instance.state;
+    if (!isLive(previous)) return { instance, previous };
+    if (instance.shutdownBehavior !== 'stop') return this.terminate(instance, 'instance-initiated');
+    instance.stateReason = STATE_REASONS['instance-initiated'];
+    instance.stateTransitionReason = this.transitionReason('instance-initiated');
+    this.transition(instance, 'stopping', 'user');
+    instance.next = this.ec2.clock.after(this.ec2.timings.shuttingDownSeconds, () =>
+      this.transition(instance, 'stopped', 'user'),
+    );
+    return { instance, previous };
+  }
+
+  /** EC2's `StateTransitionReason` text for a cause, with the time as EC2 writes it. */
+  private transitionReason(cause: EndCause): string {
+    const when = new Date(this.ec2.clock.now()).toISOString().replace(/\.\d+Z$/, ' GMT');
+    switch (cause) {
+      case 'user':
+        return `User initiated (${when})`;
+      case 'interruption':
+      case 'insufficient-capacity':
+        return `Service initiated (${when})`;
+      case 'instance-initiated':
+        return `Instance initiated (${when})`;
+    }
   }
 
   private transition(instance: Instance, state: InstanceStateName, cause: EndCause = 'user'): void {

@@ -171,7 +171,9 @@ export class SpotRequests {
     this.setStatus(
       request,
       'closed',
-      cause === 'interruption' ? 'instance-terminated-no-capacity' : 'instance-terminated-by-user',
+      cause === 'interruption' || cause === 'insufficient-capacity'
+        ? 'instance-terminated-no-capacity'
+        : 'instance-terminated-by-user',
     );
   }
 

@@ -1,0 +1,41 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { TerminationRepository } from '../state/termination.repository';
+import { decodeCursor, encodeCursor, TerminationsDto, TerminationsQueryDto, toTerminationDto } from './dto/insight.dto';
+import { Endpoint } from './endpoint.decorator';
+import { WORKER_TYPE_PARAM, WorkerTypePipe } from './params';
+
+const DEFAULT_PAGE = 100;
+
+/** Operator insight (SPEC §12): why instances ended, what worker types cost, how launches fare. */
+@ApiTags('insight')
+@Controller('v1')
+export class InsightController {
+  constructor(private readonly terminations: TerminationRepository) {}
+
+  @Get('worker-types/:workerType/terminations')
+  @Endpoint({
+    operationId: 'listTerminations',
+    summary: 'Why instances of the worker type ended, newest first, with counts per reason',
+    description:
+      'Every instance that left state within the retention window (HISTORY_RETENTION_DAYS), a page at a time ' +
+      '(`limit`, then `cursor` = the previous `nextCursor`), optionally only those ended `since` a time.',
+  })
+  @ApiParam(WORKER_TYPE_PARAM)
+  @ApiOkResponse({ type: TerminationsDto })
+  async listTerminations(
+    @Param('workerType', WorkerTypePipe) workerType: string,
+    @Query() query: TerminationsQueryDto,
+  ): Promise<TerminationsDto> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const [page, counts] = await Promise.all([
+      this.terminations.list({ workerType, since: query.since, after, limit: query.limit ?? DEFAULT_PAGE }),
+      this.terminations.countByReason(workerType, query.since ?? null),
+    ]);
+    return {
+      terminations: page.terminations.map(toTerminationDto),
+      counts,
+      nextCursor: page.next ? encodeCursor(page.next) : null,
+    };
+  }
+}
