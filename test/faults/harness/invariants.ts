@@ -98,6 +98,22 @@ export async function checkConvergence(
   };
 }
 
+/**
+ * The convergence above is worth something only if no sweep did it: housekeeping is switched off
+ * for the replicas, and no replica may have run any part of a sweep (a run of the job, or a region's).
+ */
+export function checkNoHousekeeping(world: FaultWorld): Violation[] {
+  return world.replicas.flatMap((replica) =>
+    replica
+      .records()
+      .filter(({ fields }) => /^housekeeping (done|failed|aborted|of region)/.test(String(fields.msg)))
+      .map(({ generation, fields }) => ({
+        invariant: 'state converges without a housekeeping sweep (none may run)',
+        detail: `${replica.name}#${generation} at ${String(fields.time)}: ${String(fields.msg)}`,
+      })),
+  );
+}
+
 export interface ForeignSnapshot {
   instances: Map<string, { state: string; tags: string }>;
   requests: Map<string, { state: string; tags: string }>;

@@ -12,6 +12,7 @@ import {
   checkForeign,
   checkQueueErrorNoise,
   checkJobOverlap,
+  checkNoHousekeeping,
   snapshotForeign,
   Violation,
 } from './invariants';
@@ -195,6 +196,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     const converged = await checkConvergence(world, profile.convergeSeconds * 1000);
     convergeMs = converged.ms;
     violations.push(...converged.violations);
+    violations.push(...checkNoHousekeeping(world));
     violations.push(...checkForeign(world, foreignBefore));
     violations.push(...checkAnswers(api.ledger, fleet, world));
     const overlap = checkJobOverlap(world);
