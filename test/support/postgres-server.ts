@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -62,6 +63,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       }
     }
   }
+  const watchdog = startWatchdog(dir);
   let current: RunningPostgres | undefined = server;
   let frozen = false;
   // Postgres puts each backend in a session of its own (setsid), so a signal to the postmaster's group
@@ -137,9 +139,58 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     async destroy() {
       await stop('fast').catch(() => stop('immediate'));
       fs.rmSync(dir, { recursive: true, force: true });
+      watchdog.kill();
     },
   };
 }
+
+/**
+ * The server outlives a test process killed before `destroy()` (a timeout, SIGKILL, Ctrl-C: the
+ * server has a process group of its own, and Node runs no exit hook on a signal). A small process
+ * of its own, in its own group, holds an IPC channel to this one and, when the channel closes,
+ * thaws and stops whatever server runs in `dir` (its pid read from `postmaster.pid`, so a restart
+ * is covered) and deletes the directory. After a `destroy()` it finds nothing and exits.
+ */
+function startWatchdog(dir: string): ReturnType<typeof spawn> {
+  const child = spawn(process.execPath, ['-e', WATCHDOG, dir], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  // Neither the process nor its channel may keep this one's event loop alive.
+  child.unref();
+  child.channel?.unref();
+  return child;
+}
+
+const WATCHDOG = `
+const fs = require('node:fs');
+const path = require('node:path');
+const dir = process.argv[1];
+const stat = (pid) => { try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8'); } catch { return ''; } };
+const alive = (pid) => { const s = stat(pid); return s !== '' && s[s.lastIndexOf(')') + 2] !== 'Z'; };
+const signal = (pid, sig) => { try { process.kill(pid, sig); } catch {} };
+process.on('disconnect', () => {
+  let pids = [];
+  try {
+    const pm = Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\\n')[0]);
+    const children = fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e)).map(Number).filter((pid) => {
+      const s = stat(pid);
+      return s !== '' && Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === pm;
+    });
+    pids = [pm, ...children];
+  } catch {}
+  for (const pid of pids) signal(pid, 'SIGCONT');
+  if (pids.length) signal(pids[0], 'SIGQUIT');
+  const until = Date.now() + 10000;
+  const finish = () => {
+    if (pids.some(alive) && Date.now() < until) return setTimeout(finish, 100);
+    for (const pid of pids) signal(pid, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  finish();
+});
+`;
 
 /** Running, stopped or sleeping; a zombie (exited, not yet reaped) counts as gone. */
 function alive(pid: number): boolean {
