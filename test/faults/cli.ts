@@ -82,8 +82,22 @@ async function main(): Promise<void> {
   }
   const failed = reports.filter((r) => r.violations.length > 0);
   console.log(
-    `\nfault suite summary: ${reports.length} run(s), ${failed.length} failed, ${((Date.now() - began) / 60000).toFixed(1)} min`,
+    `\nfault suite summary: ${reports.length} run(s), ${failed.length} failed, ${((Date.now() - began) / 60000).toFixed(1)} min, ` +
+      `kinds ${(args.kinds ?? ALL_FAULTS).join(',')}`,
   );
+  // Per invariant: in how many runs it failed, and how many violations in all (the figures test/faults/README.md keeps).
+  const byInvariant = new Map<string, { runs: number; violations: number }>();
+  for (const r of reports) {
+    const counts = new Map<string, number>();
+    for (const v of r.violations) counts.set(v.invariant, (counts.get(v.invariant) ?? 0) + 1);
+    for (const [invariant, n] of counts) {
+      const sum = byInvariant.get(invariant) ?? { runs: 0, violations: 0 };
+      byInvariant.set(invariant, { runs: sum.runs + 1, violations: sum.violations + n });
+    }
+  }
+  for (const [invariant, { runs, violations }] of byInvariant) {
+    console.log(`  violated in ${runs} run(s), ${violations} time(s): ${invariant}`);
+  }
   for (const r of reports) {
     const kinds = [...new Set(r.violations.map((v) => v.invariant))];
     console.log(
