@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EventListenerModule } from './event-listener/event-listener.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
 import { HousekeepingModule } from './housekeeping/housekeeping.module';
 import { InsightModule } from './insight/insight.module';
 import { LoggingModule } from './logging/logging.module';
@@ -26,6 +27,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule,
         ScheduleModule.forRoot(),
+        JobsModule,
         StateModule,
         MetricsModule,
         AwsModule,

@@ -3,8 +3,10 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/app-config';
+import { AppConfig, JobName } from '../src/config/app-config';
 import { configureApp, HTTP_APP_OPTIONS } from '../src/configure-app';
+import { JobRunner } from '../src/jobs/job-runner';
+import { JobScheduler } from '../src/jobs/job-scheduler.service';
 import { LOG_DESTINATION } from '../src/logging/logging.module';
 import { Sandbox, SandboxOptions, startSandbox } from '../src/sandbox';
 import { createTestDatabase, TestDatabase } from './db';
@@ -31,6 +33,8 @@ export interface AppHarness {
   /** The JSON lines the service wrote (this test file's, shared by its harnesses). */
   logs: LogCapture;
   get<T>(type: new (...args: never[]) => T): T;
+  /** The runner of a periodic job: a tick is one run, exactly as the schedule makes it. */
+  job(name: JobName): JobRunner<unknown>;
   /** Empties every state table and resets the sandbox. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -83,6 +87,7 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     dataSource,
     logs: testLogs,
     get: (type) => module.get(type),
+    job: (name) => module.get(JobScheduler).runner(name),
     async reset() {
       await emptyTables(dataSource);
       await sandbox.control.reset();

@@ -2,7 +2,6 @@ import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { PriceCache } from '../pricing/price-cache.service';
 import { PriceSync } from '../pricing/price-sync.service';
-import { SYNC_SECONDS } from '../pricing/pricing.job';
 import {
   PriceEntryDto,
   PriceRestrictionsDto,
@@ -32,7 +31,7 @@ export class PricesController {
   })
   @ApiOkResponse({ type: [PriceEntryDto] })
   async list(): Promise<PriceEntryDto[]> {
-    await this.sync.fresh(SYNC_SECONDS);
+    await this.sync.fresh();
     return this.prices.list().map(toPriceEntryDto);
   }
 
@@ -65,7 +64,7 @@ export class PricesController {
   @ApiExtraModels(RestrictionDto, PriceRestrictionsDto)
   @ApiOkResponse({ type: [PriceEntryDto] })
   async filtered(@Body(RestrictionsPipe) restrictions: RestrictionDto[]): Promise<PriceEntryDto[]> {
-    await this.sync.fresh(SYNC_SECONDS);
+    await this.sync.fresh();
     return this.prices.filtered(restrictions.map(toRestriction)).map(toPriceEntryDto);
   }
 }

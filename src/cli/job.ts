@@ -1,10 +1,9 @@
 import 'reflect-metadata';
-import { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
+import { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { resolveCloud } from '../cloud';
-import { JobRunner } from '../common/job-runner';
-import { loadConfig } from '../config/app-config';
+import { JobName, loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { InvalidConfigError } from '../config/env';
 import { resolveDatabase } from '../database';
@@ -12,29 +11,24 @@ import { Logger } from 'nestjs-pino';
 import { createBootLogger } from '../logging/logging';
 import { LoggingModule } from '../logging/logging.module';
 import { MetricsModule } from '../metrics/metrics.module';
-import { HousekeepingJob } from '../housekeeping/housekeeping.job';
 import { HousekeepingModule } from '../housekeeping/housekeeping.module';
 import { InsightModule } from '../insight/insight.module';
-import { TerminationReasonsJob } from '../insight/termination-reasons.job';
-import { PricingJob } from '../pricing/pricing.job';
+import { JobScheduler } from '../jobs/job-scheduler.service';
+import { JobsModule } from '../jobs/jobs.module';
 import { PricingModule } from '../pricing/pricing.module';
-import { SpotPollJob } from '../spot-poller/spot-poll.job';
 import { SpotPollerModule } from '../spot-poller/spot-poller.module';
 
-interface JobEntry {
-  module: Type | DynamicModule;
-  runner: (app: INestApplicationContext) => JobRunner<unknown>;
-}
-
-const JOBS: Record<string, JobEntry> = {
-  housekeeping: { module: HousekeepingModule, runner: (app) => app.get(HousekeepingJob).runner as JobRunner<unknown> },
-  pricing: { module: PricingModule, runner: (app) => app.get(PricingJob).runner as JobRunner<unknown> },
-  'spot-poll': { module: SpotPollerModule, runner: (app) => app.get(SpotPollJob).runner as JobRunner<unknown> },
-  'termination-reasons': {
-    module: InsightModule,
-    runner: (app) => app.get(TerminationReasonsJob).runner as JobRunner<unknown>,
-  },
+/** The module whose `@Job` does each job's work: only it is loaded. */
+const JOB_MODULES: Record<JobName, Type> = {
+  housekeeping: HousekeepingModule,
+  pricing: PricingModule,
+  'spot-poll': SpotPollerModule,
+  'termination-reasons': InsightModule,
 };
+
+function isJobName(name: string | undefined): name is JobName {
+  return name !== undefined && Object.hasOwn(JOB_MODULES, name);
+}
 
 /**
  * `npm run job -- <name>`: one pass of a periodic job, now, then exit (for operators and cron). It
@@ -43,9 +37,8 @@ const JOBS: Record<string, JobEntry> = {
  */
 async function main(): Promise<number> {
   const name = process.argv[2];
-  const job = name ? JOBS[name] : undefined;
-  if (!job) {
-    console.error(`usage: npm run job -- ${Object.keys(JOBS).join('|')}`);
+  if (!isJobName(name)) {
+    console.error(`usage: npm run job -- ${Object.keys(JOB_MODULES).join('|')}`);
     return 2;
   }
   const config = loadConfig().withJobsDisabled();
@@ -62,7 +55,8 @@ async function main(): Promise<number> {
             LoggingModule,
             ScheduleModule.forRoot(),
             MetricsModule,
-            job.module,
+            JobsModule,
+            JOB_MODULES[name],
           ],
         },
         { bufferLogs: true },
@@ -70,7 +64,7 @@ async function main(): Promise<number> {
       const logger = app.get(Logger);
       app.useLogger(logger);
       try {
-        const result = await job.runner(app).tick(true);
+        const result = await app.get(JobScheduler).runner(name).tick(true);
         logger.log({ msg: 'job pass finished', job: name, result }, 'Job');
         return result === 'ran' ? 0 : result === 'not-leader' ? 3 : 1;
       } finally {

@@ -2,6 +2,16 @@ import { Ec2RateLimits, parseEc2RateLimits } from './ec2-rate-limits';
 import { Env, validateEnv } from './env';
 
 export type AwsMode = 'sandbox' | 'aws';
+
+/** The periodic jobs (SPEC §5–§7, §9, §12); each is declared by `@Job(name)` on the method that does its work. */
+export const JOB_NAMES = ['spot-poll', 'housekeeping', 'pricing', 'termination-reasons'] as const;
+export type JobName = (typeof JOB_NAMES)[number];
+
+export interface JobSchedule {
+  /** Whether this replica schedules the job at all (a run by hand, `npm run job`, takes the lock regardless). */
+  enabled: boolean;
+  everySeconds: number;
+}
 export type LogFormat = 'json' | 'pretty';
 
 export interface ApiClientConfig {
@@ -101,14 +111,19 @@ export class AppConfig {
   get maxInstanceLifeHours(): number {
     return this.env.MAX_INSTANCE_LIFE_HOURS;
   }
-  get spotPollSeconds(): number {
-    return this.env.SPOT_POLL_SECONDS;
-  }
-  get housekeepingSeconds(): number {
-    return this.env.HOUSEKEEPING_SECONDS;
-  }
-  get pricingPollSeconds(): number {
-    return this.env.PRICING_POLL_SECONDS;
+  /** How often, and whether, this replica schedules a periodic job; its leader lock bears its name. */
+  job(name: JobName): JobSchedule {
+    const env = this.env;
+    switch (name) {
+      case 'spot-poll':
+        return { enabled: env.SPOT_POLL_ENABLED, everySeconds: env.SPOT_POLL_SECONDS };
+      case 'housekeeping':
+        return { enabled: env.HOUSEKEEPING_ENABLED, everySeconds: env.HOUSEKEEPING_SECONDS };
+      case 'pricing':
+        return { enabled: env.PRICING_ENABLED, everySeconds: env.PRICING_POLL_SECONDS };
+      case 'termination-reasons':
+        return { enabled: env.TERMINATION_REASONS_ENABLED, everySeconds: env.TERMINATION_REASONS_SECONDS };
+    }
   }
   get pricingWindowMinutes(): number {
     return this.env.PRICING_WINDOW_MINUTES;
@@ -125,20 +140,8 @@ export class AppConfig {
   get historyRetentionDays(): number {
     return this.env.HISTORY_RETENTION_DAYS;
   }
-  get terminationReasonsSeconds(): number {
-    return this.env.TERMINATION_REASONS_SECONDS;
-  }
   get onDemandPricingSeconds(): number {
     return this.env.ON_DEMAND_PRICING_SECONDS;
-  }
-  /** Whether each periodic job is scheduled on this replica (on-demand pricing goes with pricing). */
-  get jobsEnabled(): { spotPoll: boolean; housekeeping: boolean; pricing: boolean; terminationReasons: boolean } {
-    return {
-      spotPoll: this.env.SPOT_POLL_ENABLED,
-      housekeeping: this.env.HOUSEKEEPING_ENABLED,
-      pricing: this.env.PRICING_ENABLED,
-      terminationReasons: this.env.TERMINATION_REASONS_ENABLED,
-    };
   }
   get logLevel(): string {
     return this.env.LOG_LEVEL;

@@ -18,9 +18,9 @@ describe('configuration', () => {
     expect(config.awsMode).toBe('sandbox');
     expect(config.regions).toEqual(['us-east-1', 'us-west-2', 'eu-central-1']);
     expect(config.maxInstanceLifeHours).toBe(96);
-    expect(config.spotPollSeconds).toBe(25);
-    expect(config.housekeepingSeconds).toBe(3600);
-    expect(config.pricingPollSeconds).toBe(900);
+    expect(config.job('spot-poll')).toEqual({ enabled: true, everySeconds: 25 });
+    expect(config.job('housekeeping')).toEqual({ enabled: true, everySeconds: 3600 });
+    expect(config.job('pricing')).toEqual({ enabled: true, everySeconds: 900 });
     expect(config.databaseUrl).toBeUndefined();
     expect(config.runMigrations).toBe(true);
     expect(config.deadLetterQueueName).toBe('ec2-events-dead');

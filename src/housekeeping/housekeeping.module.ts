@@ -2,13 +2,12 @@ import { Module } from '@nestjs/common';
 import { Ec2Module } from '../ec2/ec2.module';
 import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
-import { HousekeepingJob } from './housekeeping.job';
 import { HousekeepingService } from './housekeeping.service';
 
 /** Hourly reconciliation with EC2 (SPEC §6). */
 @Module({
   imports: [StateModule, Ec2Module, ResourcesModule],
-  providers: [HousekeepingService, HousekeepingJob],
-  exports: [HousekeepingService, HousekeepingJob],
+  providers: [HousekeepingService],
+  exports: [HousekeepingService],
 })
 export class HousekeepingModule {}

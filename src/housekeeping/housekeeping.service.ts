@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { OurInstance, OurSpotRequest } from '../ec2/ec2-rows';
 import { Ec2Gateway, VolumeView } from '../ec2/ec2-gateway.service';
 import { hasResourceTags } from '../ec2/naming';
+import { Job } from '../jobs/job.decorator';
 import { Metrics } from '../metrics/metrics.service';
 import { isWaiting, SpotRequestService } from '../resources/spot-requests.service';
 import { HousekeepingOutcome } from '../state/entities';
@@ -53,6 +54,7 @@ export class HousekeepingService {
    * Once `signal` aborts (the run was fenced, SPEC §9), no EC2 mutation and no state write of it
    * happens: the sweep rejects with the signal's reason.
    */
+  @Job('housekeeping', { summary: totals })
   async runOnce(signal?: AbortSignal): Promise<HousekeepingRunOutcome> {
     const regions = await Promise.all(this.config.regions.map((region) => this.sweepRegion(region, signal)));
     const outcome = { regions };
@@ -254,3 +256,27 @@ export function ebsTotals(volumes: VolumeView[]): EbsTotals[] {
   }
   return [...totals.values()];
 }
+
+/** The run's counts over all regions, for its log line. */
+function totals(o: HousekeepingRunOutcome): Record<string, number> {
+  const sum = (key: Count): number => o.regions.reduce((n, r) => n + r[key], 0);
+  return {
+    regions: o.regions.length,
+    zombiesKilled: sum('zombiesKilled'),
+    missingInstances: sum('missingInstances'),
+    extraneousInstances: sum('extraneousInstances'),
+    correctedInstances: sum('correctedInstances'),
+    missingSpotRequests: sum('missingSpotRequests'),
+    extraneousSpotRequests: sum('extraneousSpotRequests'),
+    tagged: sum('tagged'),
+  };
+}
+
+type Count =
+  | 'zombiesKilled'
+  | 'missingInstances'
+  | 'extraneousInstances'
+  | 'correctedInstances'
+  | 'missingSpotRequests'
+  | 'extraneousSpotRequests'
+  | 'tagged';

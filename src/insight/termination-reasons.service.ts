@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
+import { Job } from '../jobs/job.decorator';
 import { ResolvedTermination, TerminationRepository } from '../state/termination.repository';
 import { reasonOfStateCode } from './state-reasons';
 
@@ -53,6 +54,7 @@ export class TerminationReasons {
   ) {}
 
   /** Once `signal` aborts (the run was fenced, SPEC §9), nothing more is written. */
+  @Job('termination-reasons', { summary: totals })
   async runOnce(signal?: AbortSignal): Promise<TerminationReasonsOutcome> {
     const regions = (await this.terminations.unresolvedRegions()).filter((r) => this.config.regions.includes(r));
     const outcomes = await Promise.all(regions.map((region) => this.resolveRegion(region, signal)));
@@ -102,4 +104,14 @@ export class TerminationReasons {
     }
     return outcome;
   }
+}
+
+/** The run's counts over all regions, for its log line. */
+function totals(o: TerminationReasonsOutcome): Record<string, number> {
+  return {
+    resolved: o.regions.reduce((n, r) => n + r.resolved, 0),
+    unknown: o.regions.reduce((n, r) => n + r.unknown, 0),
+    notEnded: o.regions.reduce((n, r) => n + r.notEnded, 0),
+    pruned: o.pruned,
+  };
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
+import { Job } from '../jobs/job.decorator';
 import { NewSpotPrice, SpotPriceRepository } from '../state/spot-price.repository';
 import { PriceSync } from './price-sync.service';
 
@@ -39,6 +40,9 @@ export class PricingPoller {
   ) {}
 
   /** Once `signal` aborts (the run was fenced, SPEC §9), no price list is written. */
+  @Job('pricing', {
+    summary: (o) => ({ regions: o.regions.length, pools: o.regions.reduce((n, r) => n + r.pools, 0) }),
+  })
   async pollOnce(signal?: AbortSignal): Promise<PricingOutcome> {
     const regions = await Promise.all(
       this.config.regions.map(async (region): Promise<RegionPricingOutcome> => {

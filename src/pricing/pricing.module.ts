@@ -4,12 +4,11 @@ import { StateModule } from '../state/state.module';
 import { PriceCache } from './price-cache.service';
 import { PriceSync } from './price-sync.service';
 import { PricingPoller } from './pricing-poller.service';
-import { PricingJob } from './pricing.job';
 
-/** Spot prices (SPEC §7): the cache the API reads, the poller that fills it and the job that runs it. */
+/** Spot prices (SPEC §7): the cache the API reads, and the poller that fills it (its `@Job`). */
 @Module({
   imports: [StateModule, Ec2Module],
-  providers: [PriceCache, PriceSync, PricingPoller, PricingJob],
-  exports: [PriceCache, PriceSync, PricingPoller, PricingJob],
+  providers: [PriceCache, PriceSync, PricingPoller],
+  exports: [PriceCache, PriceSync, PricingPoller],
 })
 export class PricingModule {}

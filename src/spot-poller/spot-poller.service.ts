@@ -3,6 +3,7 @@ import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { OurSpotRequest } from '../ec2/ec2-rows';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
+import { Job } from '../jobs/job.decorator';
 import { InstanceAdoption } from '../resources/instance-adoption.service';
 import { GivenUp, isWaiting, SpotRequestService } from '../resources/spot-requests.service';
 import { SpotRequest } from '../state/entities';
@@ -56,6 +57,7 @@ export class SpotPoller {
    * Polls every region in parallel; throws SpotPollError (after all are done) if any region failed.
    * Once `signal` aborts (the run was fenced), no EC2 mutation and no state write of it happens.
    */
+  @Job('spot-poll', { summary: totals })
   async pollOnce(signal?: AbortSignal): Promise<SpotPollOutcome> {
     const toPoll = await this.spotRequests.toPoll(this.config.regions);
     const regions = await Promise.all(
@@ -190,4 +192,13 @@ function givenUp(request: OurSpotRequest, row: SpotRequest | undefined): GivenUp
     state: request.state,
     status: request.status,
   };
+}
+
+/** The run's counts over all regions, for its log line. */
+function totals(o: SpotPollOutcome): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const r of o.regions) {
+    for (const [k, v] of Object.entries(r)) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v;
+  }
+  return sum;
 }

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { keyPairNameFor } from '../../src/ec2/naming';
-import { HousekeepingJob } from '../../src/housekeeping/housekeeping.job';
 import { JobRunRepository } from '../../src/state/job-run.repository';
 import { AppHarness, createAppHarness, TEST_REGIONS } from '../app-harness';
 import { waitFor } from '../jobs-support';
@@ -117,7 +116,7 @@ describe('a replica that loses its leader lock mid-run (SPEC §9 fencing)', () =
       return lockPid !== undefined;
     }, 20000);
     b = await createAppHarness({ env: { ...shared, DATABASE_URL: base.db.url } });
-    const runnerB = b.get(HousekeepingJob).runner;
+    const runnerB = b.job('housekeeping');
     expect(await runnerB.tick()).toBe('not-leader');
 
     // The lock's connection is killed (a network cut, a database failover).
@@ -133,7 +132,7 @@ describe('a replica that loses its leader lock mid-run (SPEC §9 fencing)', () =
 
     // A's run wakes up with a listing from before B's sweep, that would have it tag, terminate and write.
     probe.release();
-    const runnerA = a.get(HousekeepingJob).runner;
+    const runnerA = a.job('housekeeping');
     await waitFor(() => runnerA.history.some((r) => r.fencedAt !== undefined), 15000);
     const fenced = runnerA.history.find((r) => r.fencedAt)!;
     expect(fenced.ok).toBe(false);

@@ -1,29 +1,18 @@
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { keyPairNameFor } from '../../src/ec2/naming';
-import { JobRunner, JobRunRecord } from '../../src/common/job-runner';
-import { HousekeepingJob } from '../../src/housekeeping/housekeeping.job';
-import { PricingJob } from '../../src/pricing/pricing.job';
-import { SpotPollJob } from '../../src/spot-poller/spot-poll.job';
+import { JOB_NAMES } from '../../src/config/app-config';
+import { JobRunRecord } from '../../src/jobs/job-runner';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
 import { AppHarness, createAppHarness, TEST_REGIONS } from '../app-harness';
 import { makeSpotRequest } from '../factories';
 import { waitFor } from '../jobs-support';
 
-const JOBS = ['spot-poll', 'housekeeping', 'pricing'] as const;
-type JobName = (typeof JOBS)[number];
 const SLOW_CALLS = [
   'DescribeSpotInstanceRequestsCommand',
   'DescribeInstancesCommand',
   'DescribeSpotPriceHistoryCommand',
 ];
-
-const runnerOf = (h: AppHarness, job: JobName): JobRunner<unknown> =>
-  (job === 'spot-poll'
-    ? h.get(SpotPollJob).runner
-    : job === 'housekeeping'
-      ? h.get(HousekeepingJob).runner
-      : h.get(PricingJob).runner) as JobRunner<unknown>;
 
 /** Makes the describes of one app's clients slow, so that its runs last most of an interval and could overlap. */
 function slowDown(h: AppHarness, ms: number): void {
@@ -55,9 +44,11 @@ describe('two replicas on one database (SPEC §9)', () => {
     SPOT_POLL_ENABLED: true,
     HOUSEKEEPING_ENABLED: true,
     PRICING_ENABLED: true,
+    TERMINATION_REASONS_ENABLED: true,
     SPOT_POLL_SECONDS: 1,
     HOUSEKEEPING_SECONDS: 1,
     PRICING_POLL_SECONDS: 1,
+    TERMINATION_REASONS_SECONDS: 1,
   };
 
   beforeAll(async () => {
@@ -98,25 +89,22 @@ describe('two replicas on one database (SPEC §9)', () => {
       );
 
     // Several ticks of both replicas.
-    await waitFor(
-      () => JOBS.every((job) => runnerOf(a, job).history.length + runnerOf(b, job).history.length >= 4),
-      20000,
-    );
-    for (const job of JOBS) {
-      expectNoOverlap([...runnerOf(a, job).history, ...runnerOf(b, job).history]);
+    await waitFor(() => JOB_NAMES.every((job) => a.job(job).history.length + b.job(job).history.length >= 4), 20000);
+    for (const job of JOB_NAMES) {
+      expectNoOverlap([...a.job(job).history, ...b.job(job).history]);
     }
 
     // Stop whichever ran the spot poller last; the other must take every job over.
-    const last = (h: AppHarness) => Math.max(0, ...runnerOf(h, 'spot-poll').history.map((r) => r.started.getTime()));
+    const last = (h: AppHarness) => Math.max(0, ...h.job('spot-poll').history.map((r) => r.started.getTime()));
     const [leader, other] = last(a) >= last(b) ? [a, b] : [b, a];
     await leader.app.close();
     const stoppedAt = Date.now();
     await waitFor(
-      () => JOBS.every((job) => runnerOf(other, job).history.some((r) => r.started.getTime() > stoppedAt && r.ok)),
+      () => JOB_NAMES.every((job) => other.job(job).history.some((r) => r.started.getTime() > stoppedAt && r.ok)),
       15000,
     );
-    for (const job of JOBS) {
-      expectNoOverlap([...runnerOf(a, job).history, ...runnerOf(b, job).history]);
+    for (const job of JOB_NAMES) {
+      expectNoOverlap([...a.job(job).history, ...b.job(job).history]);
     }
   });
 });

@@ -6,7 +6,6 @@ import request from 'supertest';
 import { AppConfig } from '../../src/config/app-config';
 import * as Sentry from '@sentry/nestjs';
 import { nestLoggerOver, pinoHttpOptions, pinoOptions } from '../../src/logging/logging';
-import { SpotPollJob } from '../../src/spot-poller/spot-poll.job';
 import { AppHarness } from '../app-harness';
 import { api, bearer, createApiHarness, TOKENS } from '../api/support';
 import { captureSentryEvents } from '../event-listener/support';
@@ -171,7 +170,7 @@ describe('error lines of the service', () => {
     const mark = h.logs.mark();
     await h.dataSource.query('ALTER TABLE spot_requests RENAME TO spot_requests_away');
     try {
-      expect(await h.get(SpotPollJob).runner.tick(true)).toBe('failed');
+      expect(await h.job('spot-poll').tick(true)).toBe('failed');
     } finally {
       await h.dataSource.query('ALTER TABLE spot_requests_away RENAME TO spot_requests');
     }

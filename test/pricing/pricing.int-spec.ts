@@ -2,7 +2,6 @@ import { INSTANCE_TYPES } from '../../src/sandbox/ec2/catalog';
 import { PriceCache, PriceEntry } from '../../src/pricing/price-cache.service';
 import { PriceSync } from '../../src/pricing/price-sync.service';
 import { PricingError, PricingPoller } from '../../src/pricing/pricing-poller.service';
-import { PricingJob } from '../../src/pricing/pricing.job';
 import { CapacityCooldownRepository } from '../../src/state/capacity-cooldown.repository';
 import { AppHarness } from '../app-harness';
 import { api, createApiHarness } from '../api/support';
@@ -120,7 +119,7 @@ describe('pricing poller (SPEC §7)', () => {
     h.sandbox.control.setFaults({ throttle: { fraction: 1, actions: ['DescribeSpotPriceHistory'] } });
     try {
       await expect(poller.pollOnce()).rejects.toBeInstanceOf(PricingError);
-      await expect(h.get(PricingJob).runner.tick(true)).resolves.toBe('failed');
+      await expect(h.job('pricing').tick(true)).resolves.toBe('failed');
     } finally {
       h.sandbox.control.clearFaults();
     }
@@ -179,6 +178,6 @@ describe('pricing across replicas', () => {
     });
     await waitFor(async () => (await api(a).get('/v1/prices')).status === 200, 10000);
     // Prices are read from Postgres as soon as a region's are stored, a moment before the run is recorded.
-    await waitFor(() => a.get(PricingJob).runner.history.length === 1, 10000);
+    await waitFor(() => a.job('pricing').history.length === 1, 10000);
   });
 });

@@ -1,7 +1,6 @@
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { SpotPollError, SpotPoller } from '../../src/spot-poller/spot-poller.service';
-import { SpotPollJob } from '../../src/spot-poller/spot-poll.job';
 import { CapacityCooldownRepository } from '../../src/state/capacity-cooldown.repository';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { JobRunRepository } from '../../src/state/job-run.repository';
@@ -177,11 +176,11 @@ describe('spot request poller (SPEC §5)', () => {
     h.sandbox.control.setFaults({ throttle: { fraction: 1, actions: ['DescribeSpotInstanceRequests'] } });
     await expect(poller.pollOnce()).rejects.toBeInstanceOf(SpotPollError);
 
-    const job = h.get(SpotPollJob);
-    await expect(job.runner.tick(true)).resolves.toBe('failed');
+    const job = h.job('spot-poll');
+    await expect(job.tick(true)).resolves.toBe('failed');
     expect(await h.get(JobRunRepository).find('spot-poll')).toMatchObject({ ok: false });
     h.sandbox.control.clearFaults();
-    await expect(job.runner.tick(true)).resolves.toBe('ran');
+    await expect(job.tick(true)).resolves.toBe('ran');
     expect(await h.get(JobRunRepository).find('spot-poll')).toMatchObject({ ok: true });
   });
 });
@@ -211,6 +210,6 @@ describe('spot poll schedule', () => {
     );
     await waitFor(async () => (await requests.list({ region: REGION })).length === 0, 8000);
     // The run that removed them is recorded once it has finished the rest of its pass.
-    await waitFor(() => h.get(SpotPollJob).runner.history.length >= 1, 8000);
+    await waitFor(() => h.job('spot-poll').history.length >= 1, 8000);
   });
 });

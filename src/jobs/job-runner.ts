@@ -72,6 +72,10 @@ export class JobRunner<T> {
     return this.options.name;
   }
 
+  get intervalSeconds(): number {
+    return this.options.intervalSeconds;
+  }
+
   /**
    * One scheduled tick. `force` skips the "ran recently elsewhere" check (a run asked for by hand);
    * the leader lock is always taken. Never rejects.
@@ -90,8 +94,8 @@ export class JobRunner<T> {
   schedule(registry: SchedulerRegistry): void {
     const tick = (): void => void this.tick();
     registry.addTimeout(`${this.name}:first`, setTimeout(tick, 0));
-    registry.addInterval(this.name, setInterval(tick, this.options.intervalSeconds * 1000));
-    this.log.log({ msg: 'scheduled', job: this.name, everySeconds: this.options.intervalSeconds });
+    registry.addInterval(this.name, setInterval(tick, this.intervalSeconds * 1000));
+    this.log.log({ msg: 'scheduled', job: this.name, everySeconds: this.intervalSeconds });
   }
 
   /** No new ticks; waits for a run in progress (the database must outlive it). */
