@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AwsModule } from '../aws/aws.module';
 import { Ec2Module } from '../ec2/ec2.module';
+import { LaunchPolicyModule } from '../launch-policy/launch-policy.module';
 import { PricingModule } from '../pricing/pricing.module';
 import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
@@ -14,6 +15,7 @@ import { MetaController, RootController } from './meta.controller';
 import { RegionPipe } from './params';
 import { PricesController } from './prices.controller';
 import { WorkerTypesController } from './worker-types.controller';
+import { PolicyController } from './fleet/policy.controller';
 import { WorkerTypesService } from './worker-types.service';
 import { KeyPairsService } from './key-pairs.service';
 import { LaunchBodyPipe } from './launch/launch-body';
@@ -23,11 +25,12 @@ import { TerminationService } from './termination.service';
 
 /** The REST API of SPEC §8. */
 @Module({
-  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricingModule],
+  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricingModule, LaunchPolicyModule],
   controllers: [
     RootController,
     MetaController,
     WorkerTypesController,
+    PolicyController,
     RegionController,
     PricesController,
     InternalController,

@@ -9,7 +9,7 @@ import { LaunchBody } from './launch/launch-body';
 import { LaunchService } from './launch/launch.service';
 import { TerminationService } from './termination.service';
 import { WorkerTypeHealthDto, WorkerTypeStateDto, WorkerTypeStatsDto } from './dto/state.dto';
-import { Endpoint } from './endpoint.decorator';
+import { ApiErrorResponse, Endpoint } from './endpoint.decorator';
 import { WORKER_TYPE_PARAM, WorkerTypePipe } from './params';
 import { WorkerTypesService } from './worker-types.service';
 
@@ -19,7 +19,8 @@ const LAUNCH_RULES_TEXT =
   'the body schema (ClientToken 1-64 of [a-zA-Z0-9_-], Region configured, SpotPrice a positive number); ' +
   '`KeyName` equal to the key pair of this worker type (`<managerId>:<workerType>:<hash>`, see ensureKeyPair); ' +
   'the mandatory keys `ImageId`, `InstanceType`, `KeyName` and no key outside the allowed set; ' +
-  '`Placement.AvailabilityZone` in the region. Then EC2 is asked with `DryRun` (rule `dry-run`), then for real ' +
+  '`Placement.AvailabilityZone` in the region; the instance type within the worker type\'s policy (rule `policy`). ' +
+  'Then EC2 is asked with `DryRun` (rule `dry-run`), then for real ' +
   '(rule `ec2`). The same ClientToken launches nothing twice: a retry answers 204 as the first call did. ' +
   'Call ensureKeyPair for the worker type once before launching.';
 const UNAVAILABLE = 'EC2 has no capacity for it, refuses for an account limit, or keeps throttling us';
@@ -85,6 +86,12 @@ export class WorkerTypesController {
     noContent: true,
     unavailable: UNAVAILABLE,
   })
+  @ApiErrorResponse(
+    'LimitExceeded',
+    "the worker type is at its policy's maxInstances",
+    'worker type builder is at its maxInstances (10): 10 instances, open spot requests and launches under way',
+    { maxInstances: 10, counted: 10 },
+  )
   @ApiParam(WORKER_TYPE_PARAM)
   @ApiBody({ type: RequestSpotInstanceDto })
   requestSpotInstance(
@@ -106,6 +113,12 @@ export class WorkerTypesController {
     noContent: true,
     unavailable: UNAVAILABLE,
   })
+  @ApiErrorResponse(
+    'LimitExceeded',
+    "the worker type is at its policy's maxInstances",
+    'worker type builder is at its maxInstances (10): 10 instances, open spot requests and launches under way',
+    { maxInstances: 10, counted: 10 },
+  )
   @ApiParam(WORKER_TYPE_PARAM)
   @ApiBody({ type: RunInstanceDto })
   runInstance(

@@ -4,6 +4,7 @@ export const ERROR_STATUS = {
   AuthenticationFailed: 401,
   InsufficientScopes: 403,
   ResourceNotFound: 404,
+  LimitExceeded: 409,
   ServiceUnavailable: 503,
   InternalError: 500,
 } as const;
@@ -72,6 +73,13 @@ export class InsufficientScopesError extends ApiError {
 export class ResourceNotFoundError extends ApiError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('ResourceNotFound', message, details);
+  }
+}
+
+/** 409: the request is valid but a limit the operator set leaves no room for it (SPEC §11 `maxInstances`). */
+export class LimitExceededError extends ApiError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('LimitExceeded', message, details);
   }
 }
 

@@ -3,6 +3,9 @@ import type { NewInstance } from '../state/instance.repository';
 import type { NewSpotRequest } from '../state/spot-request.repository';
 import { hasResourceTags, ownedWorkerType } from './naming';
 
+/** An instance carrying this tag with the value `true` is never killed by housekeeping (SPEC §11). */
+export const DO_NOT_DISRUPT_TAG = 'ec2-manager:do-not-disrupt';
+
 /** An instance of ours as EC2 describes it: what the gateway hands out instead of EC2's shape. */
 export interface OurInstance {
   region: string;
@@ -19,6 +22,8 @@ export interface OurInstance {
   stateReason: { code: string; message: string } | null;
   /** Whether it carries the tags of SPEC §2. */
   tagged: boolean;
+  /** Tagged `ec2-manager:do-not-disrupt=true`: housekeeping never kills it (SPEC §11). */
+  doNotDisrupt: boolean;
   /** Its EBS volumes (tagged with it). */
   volumeIds: string[];
   /** Its state row when it is live (`pending` or `running`); null otherwise. */
@@ -65,6 +70,7 @@ export function ourInstance(region: string, i: Ec2Instance, managerId: string): 
     state,
     stateReason: i.StateReason?.Code ? { code: i.StateReason.Code, message: i.StateReason.Message ?? '' } : null,
     tagged: hasResourceTags(i.Tags, managerId, workerType),
+    doNotDisrupt: (i.Tags ?? []).some((t) => t.Key === DO_NOT_DISRUPT_TAG && t.Value === 'true'),
     volumeIds: (i.BlockDeviceMappings ?? []).flatMap((b) => (b.Ebs?.VolumeId ? [b.Ebs.VolumeId] : [])),
     row: state === 'pending' || state === 'running' ? { ...base, state, lastEvent: launched } : null,
   };

@@ -12,6 +12,7 @@ import { HousekeepingRepository } from '../state/housekeeping.repository';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { NewSpotRequest } from '../state/spot-request.repository';
 import { EbsTotals, UsageRepository } from '../state/usage.repository';
+import { WorkerTypePolicyRepository } from '../state/worker-type-policy.repository';
 
 export interface HousekeepingRunOutcome {
   regions: HousekeepingOutcome[];
@@ -47,6 +48,7 @@ export class HousekeepingService {
     private readonly usage: UsageRepository,
     private readonly metrics: Metrics,
     private readonly spotRequests: SpotRequestService,
+    private readonly policies: WorkerTypePolicyRepository,
   ) {}
 
   /**
@@ -125,8 +127,7 @@ export class HousekeepingService {
     outcome.tagged = await this.tagUntagged(region, scan, signal);
     lap('tag');
 
-    const cutoff = Date.now() - this.config.maxInstanceLifeHours * 3600_000;
-    const zombies = live.filter((i) => i.launched.getTime() < cutoff);
+    const zombies = await this.zombies(region, live);
     const killed = await this.terminate(region, zombies, signal);
     fence();
     await this.instances.removeMany(region, killed, undefined, { reason: 'zombie', instances: zombies });
@@ -166,6 +167,23 @@ export class HousekeepingService {
       live.map((i) => i.imageId).filter((id) => id !== ''),
     );
     lap('usage');
+  }
+
+  /**
+   * Instances past their maximum lifetime: the worker type's own (policy) or MAX_INSTANCE_LIFE_HOURS.
+   * One tagged do-not-disrupt is left alone, but logged: it is still on the bill.
+   */
+  private async zombies(region: string, live: OurInstance[]): Promise<OurInstance[]> {
+    const lifeHours = new Map((await this.policies.withLifeHours()).map((p) => [p.workerType, p.maxInstanceLifeHours]));
+    const now = Date.now();
+    const old = live.filter(
+      (i) => i.launched.getTime() < now - (lifeHours.get(i.workerType) ?? this.config.maxInstanceLifeHours) * 3600_000,
+    );
+    const spared = old.filter((i) => i.doNotDisrupt);
+    if (spared.length > 0) {
+      this.log.warn({ msg: 'zombies spared: tagged do-not-disrupt', region, instanceIds: spared.map((i) => i.id) });
+    }
+    return old.filter((i) => !i.doNotDisrupt);
   }
 
   /** Every page of our live instances, our open spot requests and the region's volumes. */

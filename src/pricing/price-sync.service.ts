@@ -73,7 +73,8 @@ export class PriceSync implements OnApplicationBootstrap, BeforeApplicationShutd
   async syncOnce(): Promise<void> {
     const started = Date.now();
     const [cooldowns, lastPolled] = await Promise.all([this.cooldowns.active(), this.prices.lastPolled()]);
-    this.cache.setCooldowns(cooldowns);
+    // The list holds spot prices: only spot capacity cooldowns belong on its entries.
+    this.cache.setCooldowns(cooldowns.filter((c) => c.lifecycle === 'spot'));
     const updated = this.cache.updated();
     if (lastPolled && (!updated || lastPolled.getTime() > updated.getTime())) {
       const rows = await this.prices.list(this.config.regions);

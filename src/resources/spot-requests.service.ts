@@ -70,6 +70,7 @@ export class SpotRequestService {
         region,
         az: r.az || '*',
         instanceType: r.instanceType || 'unknown',
+        lifecycle: 'spot',
         reason: r.status,
         workerType: r.workerType,
         spotRequestId: r.id,

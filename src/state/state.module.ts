@@ -18,6 +18,7 @@ import { TerminationRepository } from './termination.repository';
 import { Tx } from './tx.service';
 import { UsageRepository } from './usage.repository';
 import { WorkerTypeRepository } from './worker-type.repository';
+import { WorkerTypePolicyRepository } from './worker-type-policy.repository';
 
 const REPOSITORIES = [
   InstanceRepository,
@@ -32,6 +33,7 @@ const REPOSITORIES = [
   HousekeepingRepository,
   SpotPriceRepository,
   TerminationRepository,
+  WorkerTypePolicyRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

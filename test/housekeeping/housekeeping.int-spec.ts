@@ -1,6 +1,8 @@
 import { EC2Client, ImportKeyPairCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
+import { Ec2Gateway } from '../../src/ec2/ec2-gateway.service';
+import { WorkerTypePolicyRepository } from '../../src/state/worker-type-policy.repository';
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { HousekeepingService } from '../../src/housekeeping/housekeeping.service';
 import { HousekeepingRepository } from '../../src/state/housekeeping.repository';
@@ -69,6 +71,46 @@ describe('housekeeping (SPEC §6)', () => {
     }
     for (const id of young) expect(byId.get(id)).toMatchObject({ state: 'running' });
     expect((await instances.list({ region: REGION })).map((i) => i.id).sort()).toEqual([...young].sort());
+  });
+
+  it("should apply a worker type's own lifetime, and never kill an instance tagged do-not-disrupt", async () => {
+    const short = 'hk-short';
+    await h.get(WorkerTypePolicyRepository).put(short, {
+      maxInstances: null,
+      maxInstanceLifeHours: 2,
+      allowedInstanceTypes: null,
+    });
+    const seed = (wt: string, hours: number, tags?: Record<string, string>) =>
+      h.sandbox.control.seedInstances({
+        region: REGION,
+        count: 1,
+        keyName: keyPairNameFor(h.config, wt),
+        ageSeconds: hours * HOURS,
+        tags,
+      }).instanceIds[0];
+    const shortOld = seed(short, 3);
+    const shortYoung = seed(short, 1);
+    const globalAge = seed(WT, 3);
+    const spared = seed(WT, 100, { 'ec2-manager:do-not-disrupt': 'true' });
+    const sparedShort = seed(short, 3, { 'ec2-manager:do-not-disrupt': 'true' });
+    const notSpared = seed(WT, 100, { 'ec2-manager:do-not-disrupt': 'false' });
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({ zombiesKilled: 2, error: null });
+    const state = new Map(sandboxInstances().map((i) => [i.instanceId, i.state]));
+    expect(Object.fromEntries([shortOld, notSpared].map((id) => [id, state.get(id)]))).toEqual({
+      [shortOld]: 'shutting-down',
+      [notSpared]: 'shutting-down',
+    });
+    for (const id of [shortYoung, globalAge, spared, sparedShort]) expect(state.get(id)).toBe('running');
+    // Spared, but still ours and on the bill: in state like any live instance.
+    expect((await instances.list({ region: REGION })).map((i) => i.id).sort()).toEqual(
+      [shortYoung, globalAge, spared, sparedShort].sort(),
+    );
+    // An explicit terminate still works on it.
+    await h.get(Ec2Gateway).terminateInstances(REGION, [{ id: spared, workerType: WT }]);
+    expect(sandboxInstances().find((i) => i.instanceId === spared)?.state).toBe('shutting-down');
   });
 
   it('should add what EC2 has and state lacks, and remove what state has and EC2 lacks', async () => {

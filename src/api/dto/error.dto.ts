@@ -6,7 +6,8 @@ export class ReasonDto {
     example: 'schema',
     description:
       'The rule broken: `schema` (the shape of the body or a parameter), `region`, `key-name`, `mandatory-keys`, ' +
-      '`allowed-keys`, `availability-zone`, `dry-run` (EC2 refused the DryRun), `ec2` (EC2 refused the request)',
+      '`allowed-keys`, `availability-zone`, `policy` (the worker type\'s policy), `client-token` (a ClientToken used ' +
+      'with another body), `dry-run` (EC2 refused the DryRun), `ec2` (EC2 refused the request)',
   })
   rule!: string;
   @ApiPropertyOptional({ example: 'LaunchSpecification.InstanceType', description: 'Dotted path of the field, if any' })

@@ -1,3 +1,4 @@
+import { WorkerTypePolicyBodyDto } from '../fleet/policy.dto';
 import { PriceRestrictionsDto, RestrictionDto } from './prices.dto';
 import {
   BlockDeviceMappingDto,
@@ -26,4 +27,5 @@ export const REQUEST_DTOS = [
   PlacementDto,
   RestrictionDto,
   PriceRestrictionsDto,
+  WorkerTypePolicyBodyDto,
 ] as const;

@@ -1,5 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { awsErrorCode } from '../../aws/aws-error';
+import { InputError } from '../../common/errors';
+import { Grant } from '../../state/worker-type-policy.repository';
+import { LaunchPolicyService } from '../../launch-policy/launch-policy.service';
 import { Ec2Gateway, LaunchSpec } from '../../ec2/ec2-gateway.service';
 import { InstanceRepository } from '../../state/instance.repository';
 import { SpotRequestRepository } from '../../state/spot-request.repository';
@@ -32,6 +35,7 @@ export class LaunchService {
     private readonly requests: SpotRequestRepository,
     private readonly usage: UsageRepository,
     private readonly keyPairs: KeyPairsService,
+    private readonly policy: LaunchPolicyService,
   ) {}
 
   /** `body` has passed every rule that needs no EC2 (`LaunchBodyPipe`). */
@@ -43,24 +47,29 @@ export class LaunchService {
       spotPrice: formatPrice(body.SpotPrice),
       spec: spec as LaunchSpec,
     };
+    await this.checkPolicy(workerType, 'LaunchSpecification', spec.InstanceType);
     await this.ec2Call(workerType, 'dry-run', () =>
       this.ec2.requestSpotInstances(body.Region, launch, { dryRun: true }),
     );
-    const requests = await this.ec2Call(workerType, 'ec2', () => this.ec2.requestSpotInstances(body.Region, launch));
-    await this.tx.run(async (m) => {
-      // Only an open request is pending capacity; a fulfilled one's instance arrives through events.
-      const open = requests.filter((r) => r.state === 'open');
-      await this.requests.upsertMany(
-        open.map((r) => ({
-          ...r.row,
-          az: r.row.az || spec.Placement?.AvailabilityZone || '',
-          instanceType: r.row.instanceType || spec.InstanceType,
-          imageId: r.row.imageId || spec.ImageId,
-          status: r.row.status || 'pending-evaluation',
-        })),
-        m,
-      );
-      await this.usage.recordAmiUsage(body.Region, [spec.ImageId], new Date(), m);
+    const requests = await this.withRoom(workerType, async (grant) => {
+      const requests = await this.ec2Call(workerType, 'ec2', () => this.ec2.requestSpotInstances(body.Region, launch));
+      await this.tx.run(async (m) => {
+        // Only an open request is pending capacity; a fulfilled one's instance arrives through events.
+        const open = requests.filter((r) => r.state === 'open');
+        await this.requests.upsertMany(
+          open.map((r) => ({
+            ...r.row,
+            az: r.row.az || spec.Placement?.AvailabilityZone || '',
+            instanceType: r.row.instanceType || spec.InstanceType,
+            imageId: r.row.imageId || spec.ImageId,
+            status: r.row.status || 'pending-evaluation',
+          })),
+          m,
+        );
+        await this.usage.recordAmiUsage(body.Region, [spec.ImageId], new Date(), m);
+        await this.policy.release(grant, m);
+      });
+      return requests;
     });
     this.log.log({
       msg: 'spot instance requested',
@@ -83,25 +92,30 @@ export class LaunchService {
           ? { maxPrice: body.SpotPrice === undefined ? undefined : formatPrice(body.SpotPrice) }
           : undefined,
     };
+    await this.checkPolicy(workerType, 'LaunchInfo', spec.InstanceType);
     await this.ec2Call(workerType, 'dry-run', () => this.ec2.runInstances(body.Region, launch, { dryRun: true }));
-    const launched = await this.ec2Call(workerType, 'ec2', () => this.ec2.runInstances(body.Region, launch));
-    await this.tx.run(async (m) => {
-      await this.instances.upsertMany(
-        launched.flatMap((i) =>
-          i.row
-            ? [
-                {
-                  ...i.row,
-                  az: i.row.az || spec.Placement?.AvailabilityZone || '',
-                  instanceType: i.row.instanceType || spec.InstanceType,
-                  imageId: i.row.imageId || spec.ImageId,
-                },
-              ]
-            : [],
-        ),
-        m,
-      );
-      await this.usage.recordAmiUsage(body.Region, [spec.ImageId], new Date(), m);
+    const launched = await this.withRoom(workerType, async (grant) => {
+      const launched = await this.ec2Call(workerType, 'ec2', () => this.ec2.runInstances(body.Region, launch));
+      await this.tx.run(async (m) => {
+        await this.instances.upsertMany(
+          launched.flatMap((i) =>
+            i.row
+              ? [
+                  {
+                    ...i.row,
+                    az: i.row.az || spec.Placement?.AvailabilityZone || '',
+                    instanceType: i.row.instanceType || spec.InstanceType,
+                    imageId: i.row.imageId || spec.ImageId,
+                  },
+                ]
+              : [],
+          ),
+          m,
+        );
+        await this.usage.recordAmiUsage(body.Region, [spec.ImageId], new Date(), m);
+        await this.policy.release(grant, m);
+      });
+      return launched;
     });
     this.log.log({
       msg: 'instance launched',
@@ -111,6 +125,29 @@ export class LaunchService {
       ids: launched.map((i) => i.id),
       clientToken: body.ClientToken,
     });
+  }
+
+  /** The worker type's allowed instance types (SPEC §11): a 400 with rule `policy` before EC2 is asked. */
+  private async checkPolicy(workerType: string, specKey: string, instanceType: string): Promise<void> {
+    const reasons = await this.policy.typeReasons(workerType, [{ path: `${specKey}.InstanceType`, instanceType }]);
+    if (reasons.length > 0) throw InputError.of(reasons);
+  }
+
+  /**
+   * Runs a one-instance launch in room taken under the worker type's `maxInstances` (409 when there is
+   * none); `launch` gives the room back in the transaction that writes its result, and a failed launch
+   * gives it back here.
+   */
+  private async withRoom<T>(workerType: string, launch: (grant: Grant) => Promise<T>): Promise<T> {
+    const grant = await this.policy.reserveOne(workerType);
+    try {
+      return await launch(grant);
+    } catch (err) {
+      await this.policy.release(grant).catch((e: unknown) => {
+        this.log.warn({ msg: 'cannot release launch reservation; it expires on its own', workerType, err: e });
+      });
+      throw err;
+    }
   }
 
   /** One EC2 call of a launch; its refusals become 400s naming the rule (`dry-run` or `ec2`). */

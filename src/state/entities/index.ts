@@ -12,6 +12,12 @@ import { SpotRequest } from './spot-request.entity';
 import { Termination } from './termination.entity';
 import { TerminationNotice } from './termination-notice.entity';
 import { WorkerTypeCount } from './worker-type-count.entity';
+import { FleetLaunch } from './fleet-launch.entity';
+import { LaunchOutcome } from './launch-outcome.entity';
+import { LaunchReservation } from './launch-reservation.entity';
+import { LaunchTemplateRow } from './launch-template.entity';
+import { QuotaCooldown } from './quota-cooldown.entity';
+import { WorkerTypePolicy } from './worker-type-policy.entity';
 
 export * from './ami-usage.entity';
 export * from './capacity-cooldown.entity';
@@ -27,6 +33,12 @@ export * from './spot-request.entity';
 export * from './termination.entity';
 export * from './termination-notice.entity';
 export * from './worker-type-count.entity';
+export * from './fleet-launch.entity';
+export * from './launch-outcome.entity';
+export * from './launch-reservation.entity';
+export * from './launch-template.entity';
+export * from './quota-cooldown.entity';
+export * from './worker-type-policy.entity';
 
 export const ENTITIES = [
   Instance,
@@ -43,4 +55,10 @@ export const ENTITIES = [
   WorkerTypeCount,
   Termination,
   OnDemandPrice,
+  FleetLaunch,
+  LaunchOutcome,
+  LaunchReservation,
+  LaunchTemplateRow,
+  QuotaCooldown,
+  WorkerTypePolicy,
 ];

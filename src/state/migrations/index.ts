@@ -2,6 +2,7 @@ import { CreateStateTables1764000000000 } from './1764000000000-CreateStateTable
 import { CreateJobTables1764100000000 } from './1764100000000-CreateJobTables';
 import { CreateSpotPrices1764200000000 } from './1764200000000-CreateSpotPrices';
 import { CreateFailedSpotRequests1764300000000 } from './1764300000000-CreateFailedSpotRequests';
+import { CreateFleetTables1765500000000 } from './1765500000000-CreateFleetTables';
 import { AddHousekeepingCorrected1765200000000 } from './1765200000000-AddHousekeepingCorrected';
 import { CreateTerminations1765600000000 } from './1765600000000-CreateTerminations';
 import { CreateWorkerTypeCounts1765700000000 } from './1765700000000-CreateWorkerTypeCounts';
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   CreateSpotPrices1764200000000,
   CreateFailedSpotRequests1764300000000,
   AddHousekeepingCorrected1765200000000,
+  CreateFleetTables1765500000000,
   CreateWorkerTypeCounts1765700000000,
   CreateTerminations1765600000000,
 ];

@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { launchExamples } from '../../src/api/launch/launch-examples';
+import { keyPairNameFor } from '../../src/ec2/naming';
+import { AppConfig } from '../../src/config/app-config';
+import { Sandbox, startSandbox } from '../../src/sandbox';
+import { createTestDatabase, TestDatabase } from '../db';
+import { compiledService } from '../faults/harness/build';
+import { ServiceReplica } from '../faults/harness/replica';
+import { API_CLIENTS, TOKENS } from './support';
+
+const WT = 'builder';
+const REGION = 'us-east-1';
+
+/**
+ * `maxInstances` holds across service processes (SPEC §11): two replicas, each in a process of its own
+ * with its own connection pool, launch at once against one database; the cap is decided under a lock in
+ * Postgres, so together they never exceed it.
+ */
+describe('maxInstances across two service processes', () => {
+  let db: TestDatabase;
+  let sandbox: Sandbox;
+  let replicas: ServiceReplica[] = [];
+  let logDir: string;
+
+  const call = (r: ServiceReplica, method: string, url: string, body?: object) =>
+    fetch(`${r.baseUrl}${url}`, {
+      method,
+      headers: { Authorization: `Bearer ${TOKENS.admin}`, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sandbox = await startSandbox({ regions: [REGION], clockSpeed: 0 });
+    const env = {
+      NODE_ENV: 'production',
+      AWS_MODE: 'sandbox',
+      DATABASE_URL: db.url,
+      RUN_MIGRATIONS: 'false',
+      SETUP_ON_START: 'false',
+      EVENT_LISTENER_ENABLED: 'false',
+      SPOT_POLL_ENABLED: 'false',
+      HOUSEKEEPING_ENABLED: 'false',
+      PRICING_ENABLED: 'false',
+      EC2_ENDPOINT: sandbox.endpoints.ec2,
+      SQS_ENDPOINT: sandbox.endpoints.sqs,
+      EVENTS_ENDPOINT: sandbox.endpoints.events,
+      REGIONS: REGION,
+      API_CLIENTS,
+      LOG_LEVEL: 'info',
+      DATA_DIR: path.join(os.tmpdir(), 'ec2m-policy-replicas-unused'),
+    };
+    logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2m-policy-replicas-'));
+    const mainJs = compiledService();
+    replicas = ['a', 'b'].map((n) => new ServiceReplica(`policy-${n}`, mainJs, env, logDir));
+    await Promise.all(replicas.map((r) => r.start()));
+  }, 180_000);
+  afterAll(async () => {
+    // SIGKILL: the test's processes must be gone when it ends, whatever state they are in.
+    await Promise.all(replicas.map((r) => r.kill()));
+    await sandbox?.stop();
+    await db?.drop();
+    if (logDir) fs.rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('two processes each launching 10 at once with maxInstances 10 end with at most 10', async () => {
+    const [a, b] = replicas;
+    expect((await call(a, 'GET', `/v1/worker-types/${WT}/key-pair`)).status).toBe(200);
+    expect((await call(a, 'PUT', `/v1/worker-types/${WT}/policy`, { maxInstances: 10 })).status).toBe(200);
+    const examples = launchExamples(AppConfig.forTest({ REGIONS: REGION }));
+    expect(examples.onDemand.LaunchInfo.KeyName).toBe(keyPairNameFor(AppConfig.forTest({}), WT));
+
+    const launches = [a, b].flatMap((r, n) =>
+      Array.from({ length: 10 }, (_, i) =>
+        call(r, 'PUT', `/v1/worker-types/${WT}/instance`, { ...examples.onDemand, ClientToken: `race-${n}-${i}` }),
+      ),
+    );
+    const statuses = (await Promise.all(launches)).map((res) => res.status);
+
+    const launched = sandbox.control.state({ region: REGION }).regions[REGION].instances ?? [];
+    expect(launched.length).toBeLessThanOrEqual(10);
+    // Nothing failed for another reason: every call either launched or was refused for the cap.
+    expect(statuses.filter((s) => s === 204)).toHaveLength(launched.length);
+    expect(statuses.filter((s) => s !== 204 && s !== 409)).toEqual([]);
+    expect(launched.length).toBe(10);
+  });
+});
