@@ -16,6 +16,9 @@ import { RegionPipe } from './params';
 import { PricesController } from './prices.controller';
 import { WorkerTypesController } from './worker-types.controller';
 import { PolicyController } from './fleet/policy.controller';
+import { FleetController } from './fleet/fleet.controller';
+import { FleetBodyPipe } from './fleet/fleet-body';
+import { FleetService } from './fleet/fleet.service';
 import { WorkerTypesService } from './worker-types.service';
 import { KeyPairsService } from './key-pairs.service';
 import { LaunchBodyPipe } from './launch/launch-body';
@@ -31,6 +34,7 @@ import { TerminationService } from './termination.service';
     MetaController,
     WorkerTypesController,
     PolicyController,
+    FleetController,
     RegionController,
     PricesController,
     InternalController,
@@ -43,6 +47,8 @@ import { TerminationService } from './termination.service';
     QueuesService,
     RegionPipe,
     LaunchBodyPipe,
+    FleetBodyPipe,
+    FleetService,
     KeyPairsService,
     LaunchService,
     TerminationService,

@@ -19,7 +19,7 @@ const LAUNCH_RULES_TEXT =
   'the body schema (ClientToken 1-64 of [a-zA-Z0-9_-], Region configured, SpotPrice a positive number); ' +
   '`KeyName` equal to the key pair of this worker type (`<managerId>:<workerType>:<hash>`, see ensureKeyPair); ' +
   'the mandatory keys `ImageId`, `InstanceType`, `KeyName` and no key outside the allowed set; ' +
-  '`Placement.AvailabilityZone` in the region; the instance type within the worker type\'s policy (rule `policy`). ' +
+  "`Placement.AvailabilityZone` in the region; the instance type within the worker type's policy (rule `policy`). " +
   'Then EC2 is asked with `DryRun` (rule `dry-run`), then for real ' +
   '(rule `ec2`). The same ClientToken launches nothing twice: a retry answers 204 as the first call did. ' +
   'Call ensureKeyPair for the worker type once before launching.';

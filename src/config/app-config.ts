@@ -131,6 +131,9 @@ export class AppConfig {
   get capacityCooldownSeconds(): number {
     return this.env.CAPACITY_COOLDOWN_SECONDS;
   }
+  get quotaCooldownSeconds(): number {
+    return this.env.QUOTA_COOLDOWN_SECONDS;
+  }
   get spotNotFoundGraceSeconds(): number {
     return this.env.SPOT_NOT_FOUND_GRACE_SECONDS;
   }

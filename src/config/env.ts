@@ -76,6 +76,8 @@ export class Env {
   @Type(() => Number) @IsNumber() @Min(1) PRICING_POLL_SECONDS = 900;
   @Type(() => Number) @IsNumber() @Min(1) PRICING_WINDOW_MINUTES = 30;
   @Type(() => Number) @IsNumber() @Min(0) CAPACITY_COOLDOWN_SECONDS = 600;
+  /** How long a lifecycle whose account quota EC2 said was used up is not asked for in its region (SPEC §11). */
+  @Type(() => Number) @IsNumber() @Min(0) QUOTA_COOLDOWN_SECONDS = 300;
   /** How long EC2 may not know a spot request of ours before it is dropped from state (EC2's API lags). */
   @Type(() => Number) @IsNumber() @Min(0) SPOT_NOT_FOUND_GRACE_SECONDS = 300;
   /** Housekeeping keeps a row EC2 does not list if it was launched/created less than this ago (describe lags launches). */

@@ -537,13 +537,13 @@ export class Ec2Gateway {
  * The send options of a mutation: refuses (throws) when its run was fenced, and hands the signal to the
  * SDK, which then aborts the request, its retries and its rate-limit wait as soon as it fires.
  */
-function fence(opts: MutationOptions): { abortSignal?: AbortSignal } {
+export function fence(opts: MutationOptions): { abortSignal?: AbortSignal } {
   opts.signal?.throwIfAborted();
   return { abortSignal: opts.signal };
 }
 
 /** A dry run that would have succeeded answers DryRunOperation; any other answer is EC2's refusal. */
-async function dryRun(region: string, call: Promise<unknown>): Promise<void> {
+export async function dryRun(region: string, call: Promise<unknown>): Promise<void> {
   try {
     await call;
   } catch (err) {

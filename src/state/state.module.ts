@@ -19,6 +19,9 @@ import { Tx } from './tx.service';
 import { UsageRepository } from './usage.repository';
 import { WorkerTypeRepository } from './worker-type.repository';
 import { WorkerTypePolicyRepository } from './worker-type-policy.repository';
+import { FleetLaunchRepository } from './fleet-launch.repository';
+import { LaunchTemplateRepository } from './launch-template.repository';
+import { LaunchOutcomeRepository } from './launch-outcome.repository';
 
 const REPOSITORIES = [
   InstanceRepository,
@@ -34,6 +37,9 @@ const REPOSITORIES = [
   SpotPriceRepository,
   TerminationRepository,
   WorkerTypePolicyRepository,
+  FleetLaunchRepository,
+  LaunchTemplateRepository,
+  LaunchOutcomeRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

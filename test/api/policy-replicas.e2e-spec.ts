@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { launchExamples } from '../../src/api/launch/launch-examples';
+import { EXAMPLE_IMAGE_ID, launchExamples } from '../../src/api/launch/launch-examples';
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { AppConfig } from '../../src/config/app-config';
 import { Sandbox, startSandbox } from '../../src/sandbox';
@@ -84,6 +84,36 @@ describe('maxInstances across two service processes', () => {
     // Nothing failed for another reason: every call either launched or was refused for the cap.
     expect(statuses.filter((s) => s === 204)).toHaveLength(launched.length);
     expect(statuses.filter((s) => s !== 204 && s !== 409)).toEqual([]);
+    expect(launched.length).toBe(10);
+  });
+
+  it('two processes each asking one fleet for 10 at once with maxInstances 10 end with at most 10', async () => {
+    const [a, b] = replicas;
+    const wt = 'fleet-race';
+    expect((await call(a, 'GET', `/v1/worker-types/${wt}/key-pair`)).status).toBe(200);
+    expect((await call(b, 'PUT', `/v1/worker-types/${wt}/policy`, { maxInstances: 10 })).status).toBe(200);
+    const fleet = (r: ServiceReplica, n: number) =>
+      call(r, 'POST', `/v1/worker-types/${wt}/fleet`, {
+        ClientToken: `fleet-race-${n}`,
+        Region: REGION,
+        Count: 10,
+        Capacity: 'on-demand',
+        Candidates: [{ InstanceType: 'm5.large' }, { InstanceType: 'c5.large' }],
+        LaunchSpecification: { ImageId: EXAMPLE_IMAGE_ID, KeyName: keyPairNameFor(AppConfig.forTest({}), wt) },
+      });
+    const answers = await Promise.all([fleet(a, 0), fleet(b, 1)]);
+    expect(answers.map((res) => res.status)).toEqual([200, 200]);
+    const bodies = (await Promise.all(answers.map((res) => res.json()))) as {
+      launched: unknown[];
+      trimmedByPolicy: number;
+    }[];
+
+    const launched = (sandbox.control.state({ region: REGION }).regions[REGION].instances ?? []).filter(
+      (i) => i.keyName === keyPairNameFor(AppConfig.forTest({}), wt),
+    );
+    expect(launched.length).toBeLessThanOrEqual(10);
+    expect(launched.length).toBe(bodies.reduce((n, x) => n + x.launched.length, 0));
+    expect(bodies.reduce((n, x) => n + x.trimmedByPolicy, 0)).toBe(20 - launched.length);
     expect(launched.length).toBe(10);
   });
 });

@@ -27,6 +27,9 @@ async function fillEveryTable(db: DataSource): Promise<void> {
     if (type === 'boolean') return 'true';
     if (type.startsWith('timestamp') || type === 'date') return 'now()';
     if (['integer', 'bigint', 'smallint', 'double precision', 'numeric', 'real'].includes(type)) return '1';
+    if (type === 'jsonb') return `'{}'`;
+    if (type === 'uuid') return `'00000000-0000-0000-0000-000000000000'`;
+    if (type === 'ARRAY') return `ARRAY['x']`;
     throw new Error(`no test value for column type ${type}: teach fillEveryTable`);
   };
   let pending = [...new Set(columns.map((c) => c.table_name))];

@@ -6,7 +6,7 @@ export class ReasonDto {
     example: 'schema',
     description:
       'The rule broken: `schema` (the shape of the body or a parameter), `region`, `key-name`, `mandatory-keys`, ' +
-      '`allowed-keys`, `availability-zone`, `policy` (the worker type\'s policy), `client-token` (a ClientToken used ' +
+      "`allowed-keys`, `availability-zone`, `policy` (the worker type's policy), `client-token` (a ClientToken used " +
       'with another body), `dry-run` (EC2 refused the DryRun), `ec2` (EC2 refused the request)',
   })
   rule!: string;
@@ -31,6 +31,13 @@ export class ErrorDetailsDto {
   @ApiPropertyOptional({ example: 'us-east-1' }) region?: string;
   @ApiPropertyOptional({ example: 'DescribeKeyPairs', description: 'The AWS operation that failed' })
   operation?: string;
+  @ApiPropertyOptional({ example: 10, description: "`LimitExceeded`: the worker type's maxInstances" })
+  maxInstances?: number;
+  @ApiPropertyOptional({
+    example: 10,
+    description: '`LimitExceeded`: instances, open spot requests and launches under way',
+  })
+  counted?: number;
   @ApiPropertyOptional({ example: 30, description: '`ServiceUnavailable`: when to try again' })
   retryAfterSeconds?: number;
 }

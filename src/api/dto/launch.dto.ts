@@ -209,7 +209,7 @@ export class LaunchSpecificationDto {
 
 const CLIENT_TOKEN_RULE = { message: 'ClientToken must be 1-64 characters of [a-zA-Z0-9_-]' };
 
-class LaunchBase {
+export class LaunchBase {
   @ApiProperty({
     example: 'builder-2026-11-24-0001',
     description: 'Idempotency: a retried request with the same token launches nothing new. 1-64 of [a-zA-Z0-9_-]',

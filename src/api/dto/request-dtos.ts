@@ -1,4 +1,11 @@
 import { WorkerTypePolicyBodyDto } from '../fleet/policy.dto';
+import {
+  CreditSpecificationDto,
+  FleetCandidateDto,
+  FleetLaunchSpecificationDto,
+  LaunchFleetDto,
+  MetadataOptionsDto,
+} from '../fleet/fleet.dto';
 import { PriceRestrictionsDto, RestrictionDto } from './prices.dto';
 import {
   BlockDeviceMappingDto,
@@ -28,4 +35,9 @@ export const REQUEST_DTOS = [
   RestrictionDto,
   PriceRestrictionsDto,
   WorkerTypePolicyBodyDto,
+  LaunchFleetDto,
+  FleetCandidateDto,
+  FleetLaunchSpecificationDto,
+  MetadataOptionsDto,
+  CreditSpecificationDto,
 ] as const;

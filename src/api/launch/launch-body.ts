@@ -13,7 +13,7 @@ import type { HttpRequest } from '../http-types';
 import { LaunchKind, validateLaunch } from './launch-validation';
 
 /** The key-name rule needs the worker type of the path beside the body. */
-interface LaunchInput {
+export interface LaunchInput {
   workerType: string;
   body: unknown;
 }
@@ -41,7 +41,12 @@ export class LaunchBodyPipe implements PipeTransform<LaunchInput, RequestSpotIns
   ): RequestSpotInstanceDto | RunInstanceDto {
     const kind = KINDS.get(metatype);
     if (!kind) throw new Error(`@LaunchBody() needs a parameter typed RequestSpotInstanceDto or RunInstanceDto`);
-    const { reasons, launch } = validateLaunch(kind, workerType, body, this.config);
+    const { reasons, launch } = validateLaunch<RequestSpotInstanceDto | RunInstanceDto>(
+      kind,
+      workerType,
+      body,
+      this.config,
+    );
     if (!launch) {
       this.log.log({ msg: 'launch refused', workerType, kind, rules: [...new Set(reasons.map((r) => r.rule))] });
       throw InputError.of(reasons);
@@ -50,7 +55,7 @@ export class LaunchBodyPipe implements PipeTransform<LaunchInput, RequestSpotIns
   }
 }
 
-const launchInput = createParamDecorator((_data: unknown, ctx: ExecutionContext): LaunchInput => {
+export const launchInput = createParamDecorator((_data: unknown, ctx: ExecutionContext): LaunchInput => {
   const req = ctx.switchToHttp().getRequest<HttpRequest & { body?: unknown }>();
   return { workerType: req.params.workerType ?? '', body: req.body };
 });

@@ -4,6 +4,7 @@ import { keyPairNameFor, NamingConfig } from '../../ec2/naming';
 import { Reason } from '../../common/errors';
 import { Failure, validationReasons } from '../validation';
 import { RequestSpotInstanceDto, RunInstanceDto } from '../dto/launch.dto';
+import { LaunchFleetDto } from '../fleet/fleet.dto';
 
 /** The rules of SPEC §8's launch validation, in the order it lists them; reasons are reported in this order. */
 export const LAUNCH_RULES = [
@@ -13,6 +14,9 @@ export const LAUNCH_RULES = [
   'mandatory-keys',
   'allowed-keys',
   'availability-zone',
+  'candidates',
+  'policy',
+  'client-token',
 ] as const;
 export type LaunchRule = (typeof LAUNCH_RULES)[number];
 
@@ -20,12 +24,22 @@ export interface LaunchValidationContext extends NamingConfig {
   regions: readonly string[];
 }
 
-export type LaunchKind = 'spot-request' | 'instance';
+export type LaunchKind = 'spot-request' | 'instance' | 'fleet';
 
 const SPEC_KEY: Record<LaunchKind, 'LaunchSpecification' | 'LaunchInfo'> = {
   'spot-request': 'LaunchSpecification',
   instance: 'LaunchInfo',
+  fleet: 'LaunchSpecification',
 };
+
+const BODY_CLASS: Record<LaunchKind, new () => object> = {
+  'spot-request': RequestSpotInstanceDto,
+  instance: RunInstanceDto,
+  fleet: LaunchFleetDto,
+};
+
+/** Keys a fleet's launch specification leaves to its candidates. */
+const FROM_CANDIDATES = new Set(['InstanceType', 'Placement', 'SubnetId']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -36,10 +50,18 @@ export function zoneInRegion(zone: string, region: string): boolean {
 }
 
 /** Unknown and missing keys directly in the launch specification break launch rules of their own. */
-function launchReason(specKey: string): (f: Failure) => Reason {
+function launchReason(kind: LaunchKind): (f: Failure) => Reason {
+  const specKey = SPEC_KEY[kind];
   return (f) => {
     const inSpecRoot = f.parent === specKey;
     if (f.constraint === 'whitelistValidation') {
+      if (inSpecRoot && kind === 'fleet' && FROM_CANDIDATES.has(f.property)) {
+        return {
+          rule: 'allowed-keys',
+          path: f.path,
+          message: `${f.property} comes from each of Candidates, not the launch specification`,
+        };
+      }
       return inSpecRoot
         ? { rule: 'allowed-keys', path: f.path, message: `${f.property} is not an allowed launch specification key` }
         : { rule: 'schema', path: f.path, message: `${f.property} is not an accepted field` };
@@ -57,7 +79,7 @@ function launchReason(specKey: string): (f: Failure) => Reason {
  * schema (with the region), the key name, mandatory and allowed keys, the availability zone.
  * Returns the reasons the launch is refused, in the SPEC's order; none means "ask EC2 (DryRun)".
  */
-export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto>(
+export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto | LaunchFleetDto>(
   kind: LaunchKind,
   workerType: string,
   raw: unknown,
@@ -65,15 +87,14 @@ export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto
 ): { reasons: Reason[]; launch?: T } {
   if (!isObject(raw)) return { reasons: [{ rule: 'schema', message: 'the body must be a JSON object' }] };
   const specKey = SPEC_KEY[kind];
-  const cls: new () => object = kind === 'spot-request' ? RequestSpotInstanceDto : RunInstanceDto;
-  const body = plainToInstance(cls, raw) as T;
+  const body = plainToInstance(BODY_CLASS[kind], raw) as T;
   const errors = validateSync(body, {
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
     validationError: { target: false, value: false },
   });
-  const reasons = validationReasons(errors, launchReason(specKey));
+  const reasons = validationReasons(errors, launchReason(kind));
 
   if (kind === 'instance' && raw.RequestType === 'on-demand' && raw.SpotPrice !== undefined) {
     reasons.push({ rule: 'schema', path: 'SpotPrice', message: "SpotPrice is only for RequestType 'spot'" });
@@ -110,8 +131,55 @@ export function validateLaunch<T extends RequestSpotInstanceDto | RunInstanceDto
       });
     }
   }
-  const order = (r: Reason) => LAUNCH_RULES.indexOf(r.rule as LaunchRule);
-  reasons.sort((a, b) => order(a) - order(b));
+  if (kind === 'fleet') reasons.push(...fleetReasons(raw, region, ctx));
+  sortReasons(reasons);
   if (reasons.length > 0) return { reasons };
   return { reasons, launch: body };
+}
+
+/** Sorts reasons into the order of LAUNCH_RULES (stable within a rule). */
+export function sortReasons(reasons: Reason[]): Reason[] {
+  const order = (r: Reason) => LAUNCH_RULES.indexOf(r.rule as LaunchRule);
+  return reasons.sort((a, b) => order(a) - order(b));
+}
+
+/** The rules of SPEC §11 a fleet body adds: each candidate's zone in the region, a zone or a subnet, options that fit the capacity. */
+function fleetReasons(
+  raw: Record<string, unknown>,
+  region: string | undefined,
+  ctx: LaunchValidationContext,
+): Reason[] {
+  const reasons: Reason[] = [];
+  const candidates = Array.isArray(raw.Candidates) ? (raw.Candidates as unknown[]) : [];
+  candidates.forEach((c, i) => {
+    if (!isObject(c)) return;
+    const zone = c.AvailabilityZone;
+    if (
+      typeof zone === 'string' &&
+      region !== undefined &&
+      ctx.regions.includes(region) &&
+      !zoneInRegion(zone, region)
+    ) {
+      reasons.push({
+        rule: 'availability-zone',
+        path: `Candidates[${i}].AvailabilityZone`,
+        message: `availability zone ${zone} is not in region ${region}`,
+      });
+    }
+    if (zone !== undefined && c.SubnetId !== undefined) {
+      reasons.push({
+        rule: 'candidates',
+        path: `Candidates[${i}]`,
+        message: 'a candidate names a zone or a subnet, not both (the subnet says its zone)',
+      });
+    }
+  });
+  if (raw.Capacity === 'on-demand') {
+    for (const key of ['AllocationStrategy', 'MaxSpotPrice'] as const) {
+      if (raw[key] !== undefined) {
+        reasons.push({ rule: 'schema', path: key, message: `${key} is for spot capacity; Capacity is on-demand` });
+      }
+    }
+  }
+  return reasons;
 }

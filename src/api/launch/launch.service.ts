@@ -21,6 +21,34 @@ const keyPairHint = (code: string) =>
   code === 'InvalidKeyPair.NotFound' ? 'call ensureKeyPair for this worker type first' : undefined;
 
 /**
+ * One EC2 call of a launch; its refusals become 400s naming the rule (`dry-run` or `ec2`), and a key
+ * pair EC2 does not know is forgotten, so that the next ensureKeyPair imports it again.
+ */
+export async function launchEc2Call<T>(
+  keyPairs: KeyPairsService,
+  workerType: string,
+  rule: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw translateLaunchError(keyPairs, workerType, rule, err);
+  }
+}
+
+/** What `launchEc2Call` makes of an EC2 error, for a caller that looked at it first. */
+export function translateLaunchError(
+  keyPairs: KeyPairsService,
+  workerType: string,
+  rule: string,
+  err: unknown,
+): unknown {
+  if (awsErrorCode(err) === 'InvalidKeyPair.NotFound') keyPairs.forget(workerType);
+  return translateEc2Error(err, rule, keyPairHint);
+}
+
+/**
  * The two launch endpoints, given a body that passed every rule EC2 is not needed for: a DryRun, then
  * the launch itself with the caller's ClientToken, so that a retry launches nothing twice.
  */
@@ -150,13 +178,7 @@ export class LaunchService {
     }
   }
 
-  /** One EC2 call of a launch; its refusals become 400s naming the rule (`dry-run` or `ec2`). */
-  private async ec2Call<T>(workerType: string, rule: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (awsErrorCode(err) === 'InvalidKeyPair.NotFound') this.keyPairs.forget(workerType);
-      throw translateEc2Error(err, rule, keyPairHint);
-    }
+  private ec2Call<T>(workerType: string, rule: string, call: () => Promise<T>): Promise<T> {
+    return launchEc2Call(this.keyPairs, workerType, rule, call);
   }
 }
