@@ -1,8 +1,7 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Endpoint } from '../endpoint.decorator';
-import { WorkerTypePipe } from '../params';
-import { WORKER_TYPE_PARAM } from '../worker-types.controller';
+import { WORKER_TYPE_PARAM, WorkerTypePipe } from '../params';
 import { FleetBody, FleetInput } from './fleet-body';
 import { FleetAnswerDto, LaunchFleetDto } from './fleet.dto';
 import { FleetService } from './fleet.service';
