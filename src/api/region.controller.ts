@@ -19,7 +19,10 @@ export class RegionController {
   @Endpoint({
     operationId: 'terminateInstance',
     summary: 'Terminate one instance',
-    description: 'Answers its `{current, previous}` states, or 204 when EC2 no longer knows it. It leaves state.',
+    description:
+      'Answers its `{current, previous}` states, or 204 when EC2 no longer knows it. It leaves state. EC2 ' +
+      'lists a launch only after a lag: an instance it does not list yet is answered 503 with Retry-After ' +
+      '(nothing done; ask again), never 204.',
     scope: 'manage-instances:<region>:<id>',
     notFound: NOT_HERE,
   })
@@ -43,7 +46,8 @@ export class RegionController {
     summary: 'Cancel one spot instance request',
     description:
       'Answers its `{current}` state, or 204 when EC2 no longer knows it. It leaves state. An instance ' +
-      'that already fulfilled it keeps running: terminate that separately.',
+      'that already fulfilled it keeps running: terminate that separately. A request EC2 does not list ' +
+      'yet (its API lags) is answered 503 with Retry-After, never 204.',
     scope: 'manage-spot-requests:<region>:<id>',
     notFound: NOT_HERE,
   })

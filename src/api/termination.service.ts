@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ResourceNotFoundError } from '../common/errors';
+import { ResourceNotFoundError, ServiceUnavailableError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { Ec2Gateway, Owned, Terminated } from '../ec2/ec2-gateway.service';
 import { SpotRequestService } from '../resources/spot-requests.service';
@@ -75,7 +75,12 @@ export class TerminationService {
     );
   }
 
-  /** `{current, previous}` states, or null when EC2 does not know the instance (it is gone from state too). */
+  /**
+   * `{current, previous}` states, or null when EC2 does not know the instance (it leaves state too).
+   * Null is never an answer for an instance EC2 may still run: describe lags launches, so an id it does
+   * not list is terminated when state says it is ours, and otherwise answered with a retryable 503 while
+   * EC2 still knows it (its ownership cannot be checked until describe lists it).
+   */
   async terminateInstance(region: string, id: string): Promise<TerminateResult | null> {
     const described = await this.ec2.describeInstances(region, [id]);
     if (described.foreign.includes(id)) {
@@ -84,11 +89,14 @@ export class TerminationService {
     const row = await this.instances.find(region, id);
     const owned = described.ours[0] ?? row;
     if (!owned) {
-      await this.instances.remove(region, id);
+      if (await this.ec2.instanceKnown(region, id)) throw notListedYet('instance', region, id);
       return null;
     }
     const { terminated } = await this.ec2.terminateInstances(region, [owned]);
     const change = terminated.find((t) => t.id === id);
+    if (!change && (described.ours.length > 0 || this.young(row?.launched))) {
+      throw notListedYet('instance', region, id);
+    }
     await this.instances.remove(
       region,
       id,
@@ -100,7 +108,7 @@ export class TerminationService {
     return { current: change.current, previous: change.previous };
   }
 
-  /** `{current}` state, or null when EC2 does not know the request (it is gone from state too). */
+  /** `{current}` state, or null when EC2 does not know the request (it leaves state too); as terminateInstance. */
   async cancelSpotRequest(region: string, id: string): Promise<{ current: string } | null> {
     const described = await this.ec2.describeSpotRequests(region, [id]);
     if (described.foreign.includes(id)) {
@@ -109,16 +117,35 @@ export class TerminationService {
     const row = await this.requests.find(region, id);
     const owned = described.ours[0] ?? row;
     if (!owned) {
-      await this.requests.remove(region, id);
+      if (await this.ec2.spotRequestKnown(region, id)) throw notListedYet('spot instance request', region, id);
       return null;
     }
     const { cancelled } = await this.spotRequests.cancel(region, [owned]);
-    await this.requests.remove(region, id);
     const change = cancelled.find((c) => c.id === id);
+    if (!change && (described.ours.length > 0 || this.young(row?.created))) {
+      throw notListedYet('spot instance request', region, id);
+    }
+    await this.requests.remove(region, id);
     if (!change) return null;
     this.log.log({ msg: 'spot request cancelled', region, spotRequestId: id });
     return { current: change.state };
   }
+
+  /** Launched or created so recently that EC2's API may not know it yet (SPEC §6 describe-lag grace). */
+  private young(since: Date | undefined): boolean {
+    return since !== undefined && Date.now() - since.getTime() < this.config.describeLagGraceSeconds * 1000;
+  }
+}
+
+/** How long a caller is told to wait for EC2's API to catch up with a launch. */
+const LAG_RETRY_AFTER_SECONDS = 5;
+
+function notListedYet(kind: string, region: string, id: string): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    `EC2 does not list ${kind} ${id} in ${region} yet (its API lags launches); nothing was done, try again`,
+    { region, id, reason: 'describe-lag' },
+    LAG_RETRY_AFTER_SECONDS,
+  );
 }
 
 /** Whether our TerminateInstances ended it (it was not already on its way out). */

@@ -21,7 +21,7 @@ import { Injectable } from '@nestjs/common';
 import { awsErrorCode, hasAwsErrorCode } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { Ec2Clients } from './ec2-clients.service';
-import { BATCH, chunk, INSTANCE_IDS, settleIds, SPOT_REQUEST_IDS, TAGGABLE_IDS } from './batches';
+import { BATCH, chunk, IdRefusals, INSTANCE_IDS, settleIds, SPOT_REQUEST_IDS, TAGGABLE_IDS } from './batches';
 import { OurInstance, ourInstance, OurSpotRequest, ourSpotRequest } from './ec2-rows';
 import {
   keyPairNameFor,
@@ -189,6 +189,26 @@ export class Ec2Gateway {
   describeSpotRequests(region: string, ids: readonly string[]): Promise<Described<OurSpotRequest>> {
     return this.describeByIds(region, ids, BATCH.spotRequestIds, 'spot-instance-request-id', (filters) =>
       this.spotRequestsWhere(region, filters, { all: true }),
+    );
+  }
+
+  /**
+   * Whether EC2 knows this instance at all, whoever's it is: a TerminateInstances DryRun, which changes
+   * nothing. Asked when describe does not list an id, because describe lags launches: an id it leaves out
+   * may still be a live instance (SPEC §8: never answer "gone" for what EC2 still runs).
+   */
+  instanceKnown(region: string, id: string): Promise<boolean> {
+    return known(
+      INSTANCE_IDS,
+      this.client(region).send(new TerminateInstancesCommand({ InstanceIds: [id], DryRun: true })),
+    );
+  }
+
+  /** Whether EC2 knows this spot request at all (a CancelSpotInstanceRequests DryRun, changing nothing). */
+  spotRequestKnown(region: string, id: string): Promise<boolean> {
+    return known(
+      SPOT_REQUEST_IDS,
+      this.client(region).send(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds: [id], DryRun: true })),
     );
   }
 
@@ -551,4 +571,17 @@ export async function dryRun(region: string, call: Promise<unknown>): Promise<vo
     throw err;
   }
   throw new Error(`${region}: EC2 answered a DryRun without DryRunOperation`);
+}
+
+/** A DryRun probe: DryRunOperation means EC2 knows the id, a NotFound or Malformed refusal that it does not. */
+async function known(refusals: IdRefusals, call: Promise<unknown>): Promise<boolean> {
+  try {
+    await call;
+  } catch (err) {
+    const code = awsErrorCode(err) ?? '';
+    if (code === 'DryRunOperation') return true;
+    if (refusals.notFound.includes(code) || refusals.malformed.includes(code)) return false;
+    throw err;
+  }
+  throw new Error('EC2 answered a DryRun without DryRunOperation');
 }

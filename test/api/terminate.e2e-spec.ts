@@ -121,9 +121,19 @@ describe('terminate and cancel API', () => {
 
     it('answers 204 for an instance EC2 does not know, and forgets it', async () => {
       const id = 'i-0aaaaaaaaaaaaaaa0';
-      await h.get(InstanceRepository).upsert(makeInstance({ id }));
+      await h.get(InstanceRepository).upsert(makeInstance({ id, launched: new Date(Date.now() - 3_600_000) }));
       await api(h).delete(`/v1/region/us-east-1/instance/${id}`).set(admin).expect(204);
       expect(await h.get(InstanceRepository).list()).toEqual([]);
+      await api(h).delete(`/v1/region/us-east-1/instance/i-0bbbbbbbbbbbbbbb0`).set(admin).expect(204);
+    });
+
+    it('answers a retryable 503 for a row EC2 does not know yet (launched within the describe-lag grace)', async () => {
+      const id = 'i-0aaaaaaaaaaaaaaa0';
+      await h.get(InstanceRepository).upsert(makeInstance({ id, launched: new Date(Date.now() - 10_000) }));
+      const res = await api(h).delete(`/v1/region/us-east-1/instance/${id}`).set(admin).expect(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body.details).toMatchObject({ reason: 'describe-lag', id });
+      expect((await h.get(InstanceRepository).list()).map((i) => i.id)).toEqual([id]);
     });
 
     it('never touches an instance that is not ours', async () => {
@@ -160,7 +170,9 @@ describe('terminate and cancel API', () => {
     });
 
     it('answers 204 for a request EC2 does not know, and forgets it', async () => {
-      await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id: 'sir-zzzzzzzz' }));
+      await h
+        .get(SpotRequestRepository)
+        .upsert(makeSpotRequest({ id: 'sir-zzzzzzzz', created: new Date(Date.now() - 3_600_000) }));
       await api(h).delete('/v1/region/us-east-1/spot-instance-request/sir-zzzzzzzz').set(admin).expect(204);
       expect(await h.get(SpotRequestRepository).list()).toEqual([]);
     });
@@ -174,6 +186,69 @@ describe('terminate and cancel API', () => {
       await api(h).delete(`/v1/region/us-east-1/spot-instance-request/${id}`).set(admin).expect(404);
       expect(sandboxRequest('us-east-1', id).state).toBe('open');
       await api(h).delete(`/v1/region/ap-south-1/spot-instance-request/${id}`).set(admin).expect(404);
+    });
+  });
+
+  describe('under describe lag (issue #10 defect 2): no 204 or 200 without the effect in EC2', () => {
+    const LAG = { describeInstancesLagSeconds: 600, describeSpotRequestsLagSeconds: 600 };
+    afterEach(() => h.sandbox.control.clearFaults());
+
+    it('terminates what state knows as ours, answers 503 for what only EC2 knows, never touches the foreign', async () => {
+      h.sandbox.control.setFaults(LAG);
+      const ids = h.sandbox.control.seedInstances({ region: 'us-east-1', count: 6, keyName }).instanceIds;
+      const [foreign] = h.sandbox.control.seedInstances({
+        region: 'us-east-1',
+        count: 1,
+        keyName: 'their-key',
+      }).instanceIds;
+      const inState = ids.slice(0, 3);
+      await h.get(InstanceRepository).upsertMany(inState.map((id) => makeInstance({ id, state: 'running' })));
+
+      const answers = new Map<string, number>();
+      for (const id of [...ids, foreign]) {
+        const res = await api(h).delete(`/v1/region/us-east-1/instance/${id}`).set(admin);
+        answers.set(id, res.status);
+        if (res.status === 503) expect(res.headers['retry-after']).toBeDefined();
+      }
+
+      for (const [id, status] of answers) {
+        const state = sandboxInstance('us-east-1', id).state;
+        if (status === 200 || status === 204) expect({ id, state }).toEqual({ id, state: 'shutting-down' });
+        else expect({ id, status, state }).toEqual({ id, status: 503, state: 'running' });
+      }
+      expect(inState.map((id) => answers.get(id))).toEqual([200, 200, 200]);
+      expect(ids.slice(3).map((id) => answers.get(id))).toEqual([503, 503, 503]);
+      expect((await h.get(InstanceRepository).list()).map((i) => i.id)).toEqual([]);
+
+      // Once describe lists them, the retries terminate them; the foreign one is refused.
+      h.sandbox.control.clearFaults();
+      for (const id of ids.slice(3)) await api(h).delete(`/v1/region/us-east-1/instance/${id}`).set(admin).expect(200);
+      await api(h).delete(`/v1/region/us-east-1/instance/${foreign}`).set(admin).expect(404);
+      for (const id of ids) expect(sandboxInstance('us-east-1', id).state).toBe('shutting-down');
+      expect(sandboxInstance('us-east-1', foreign).state).toBe('running');
+    });
+
+    it('cancels what state knows as ours and answers 503 for what only EC2 knows', async () => {
+      h.sandbox.control.setFaults(LAG);
+      const ids = h.sandbox.control.seedSpotRequests({ region: 'us-east-1', count: 4, keyName }).spotInstanceRequestIds;
+      await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id: ids[0] }));
+      await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id: ids[1] }));
+
+      const answers: number[] = [];
+      for (const id of ids) {
+        const res = await api(h).delete(`/v1/region/us-east-1/spot-instance-request/${id}`).set(admin);
+        answers.push(res.status);
+        const state = sandboxRequest('us-east-1', id).state;
+        if (res.status === 200 || res.status === 204) expect({ id, state }).toEqual({ id, state: 'cancelled' });
+        else expect({ id, state }).toEqual({ id, state: 'open' });
+      }
+      expect(answers).toEqual([200, 200, 503, 503]);
+
+      h.sandbox.control.clearFaults();
+      for (const id of ids.slice(2)) {
+        await api(h).delete(`/v1/region/us-east-1/spot-instance-request/${id}`).set(admin).expect(200);
+      }
+      for (const id of ids) expect(sandboxRequest('us-east-1', id).state).toBe('cancelled');
     });
   });
 });
