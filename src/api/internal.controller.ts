@@ -133,6 +133,7 @@ export class InternalController {
       extraneousSpotRequests: o.extraneousSpotRequests,
       correctedInstances: o.correctedInstances,
       zombiesKilled: o.zombiesKilled,
+      stoppedKilled: o.stoppedKilled,
       tagged: o.tagged,
       error: o.error,
     }));

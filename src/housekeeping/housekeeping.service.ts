@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { OurInstance, OurSpotRequest } from '../ec2/ec2-rows';
-import { Ec2Gateway, VolumeView } from '../ec2/ec2-gateway.service';
+import { Ec2Gateway, UNENDED_INSTANCE_STATES, VolumeView } from '../ec2/ec2-gateway.service';
 import { hasResourceTags } from '../ec2/naming';
 import { Job } from '../jobs/job.decorator';
 import { Metrics } from '../metrics/metrics.service';
@@ -82,6 +82,7 @@ export class HousekeepingService {
       extraneousSpotRequests: 0,
       correctedInstances: 0,
       zombiesKilled: 0,
+      stoppedKilled: 0,
       tagged: 0,
       error: null,
     };
@@ -133,6 +134,21 @@ export class HousekeepingService {
     await this.instances.removeMany(region, killed, undefined, { reason: 'zombie', instances: zombies });
     outcome.zombiesKilled = killed.length;
     lap('zombies');
+
+    // Ours are never meant to stop (launches say InstanceInitiatedShutdownBehavior=terminate): one that
+    // did bills its volumes while no count shows it. Tagged above, it is terminated now (SPEC §6.3b),
+    // unless tagged do-not-disrupt (SPEC §11): left alone, but logged.
+    const halted = scan.instances.filter((i) => i.state === 'stopping' || i.state === 'stopped');
+    const stopped = halted.filter((i) => !i.doNotDisrupt);
+    if (stopped.length < halted.length) {
+      const spared = halted.filter((i) => i.doNotDisrupt).map((i) => i.id);
+      this.log.warn({ msg: 'stopped instances spared: tagged do-not-disrupt', region, instanceIds: spared });
+    }
+    const stoppedKilled = await this.terminate(region, stopped, signal, 'stopped');
+    fence();
+    await this.instances.removeMany(region, stoppedKilled, undefined, { reason: 'stopped', instances: stopped });
+    outcome.stoppedKilled = stoppedKilled.length;
+    lap('stopped');
 
     const killedSet = new Set(killed);
     const rows: NewInstance[] = live.filter((i) => !killedSet.has(i.id)).map((i) => i.row!);
@@ -189,7 +205,7 @@ export class HousekeepingService {
   /** Every page of our live instances, our open spot requests and the region's volumes. */
   private async scan(region: string): Promise<RegionScan> {
     const [instances, requests, volumes] = await Promise.all([
-      this.ec2.ourInstances(region, ['pending', 'running']),
+      this.ec2.ourInstances(region, UNENDED_INSTANCE_STATES),
       this.ec2.ourSpotRequests(region, ['open']),
       this.ec2.volumes(region),
     ]);
@@ -229,28 +245,38 @@ export class HousekeepingService {
     return tagged;
   }
 
-  /** Terminates zombies; returns the ids EC2 accepted (one it says it does not know is not counted as done). */
-  private async terminate(region: string, zombies: OurInstance[], signal?: AbortSignal): Promise<string[]> {
-    if (zombies.length === 0) return [];
-    const { terminated, unknown } = await this.ec2.terminateInstances(region, zombies, { signal });
-    const byId = new Map(zombies.map((z) => [z.id, z]));
-    for (const { id } of terminated) {
+  /**
+   * Terminates zombies or stopped instances; returns the ids EC2 accepted (one it says it does not know
+   * is not counted as done).
+   */
+  private async terminate(
+    region: string,
+    targets: OurInstance[],
+    signal: AbortSignal | undefined,
+    kind: 'zombie' | 'stopped' = 'zombie',
+  ): Promise<string[]> {
+    if (targets.length === 0) return [];
+    const { terminated, unknown } = await this.ec2.terminateInstances(region, targets, { signal });
+    const byId = new Map(targets.map((z) => [z.id, z]));
+    for (const { id, previous } of terminated) {
       const z = byId.get(id);
       this.log.warn({
-        msg: 'terminated zombie instance',
+        msg: `terminated ${kind} instance`,
         region,
         instanceId: id,
         workerType: z?.workerType,
         launched: z?.launched,
+        previous,
       });
     }
-    if (unknown.length > 0) this.log.warn({ msg: 'zombies EC2 did not know', region, instanceIds: unknown });
+    if (unknown.length > 0) this.log.warn({ msg: `${kind} instances EC2 did not know`, region, instanceIds: unknown });
     return terminated.map((t) => t.id);
   }
 
   private recordMetrics(o: HousekeepingOutcome): void {
     const m = this.metrics;
     m.zombiesKilled.inc({ region: o.region }, o.zombiesKilled);
+    m.stoppedKilled.inc({ region: o.region }, o.stoppedKilled);
     m.housekeepingMissing.inc({ region: o.region, kind: 'instance' }, o.missingInstances);
     m.housekeepingMissing.inc({ region: o.region, kind: 'spot-request' }, o.missingSpotRequests);
     m.housekeepingExtraneous.inc({ region: o.region, kind: 'instance' }, o.extraneousInstances);
@@ -281,6 +307,7 @@ function totals(o: HousekeepingRunOutcome): Record<string, number> {
   return {
     regions: o.regions.length,
     zombiesKilled: sum('zombiesKilled'),
+    stoppedKilled: sum('stoppedKilled'),
     missingInstances: sum('missingInstances'),
     extraneousInstances: sum('extraneousInstances'),
     correctedInstances: sum('correctedInstances'),
@@ -292,6 +319,7 @@ function totals(o: HousekeepingRunOutcome): Record<string, number> {
 
 type Count =
   | 'zombiesKilled'
+  | 'stoppedKilled'
   | 'missingInstances'
   | 'extraneousInstances'
   | 'correctedInstances'

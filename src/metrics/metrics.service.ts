@@ -79,6 +79,12 @@ export class Metrics {
     labelNames: ['region'] as const,
     registers: [this.registry],
   });
+  readonly stoppedKilled = new Counter({
+    name: `${PREFIX}stopped_killed_total`,
+    help: 'Instances of ours found stopping or stopped by housekeeping and terminated (SPEC §6.3b)',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
   readonly housekeepingMissing = new Counter({
     name: `${PREFIX}housekeeping_missing_total`,
     help: 'Resources found in EC2 but not in state (added), by region and kind',

@@ -34,7 +34,8 @@ export interface SweepWindow {
 
 const OUTCOME_COLUMNS = `region, started, finished, duration_ms AS "durationMs", missing_instances AS "missingInstances",
   missing_spot_requests AS "missingSpotRequests", extraneous_instances AS "extraneousInstances",
-  extraneous_spot_requests AS "extraneousSpotRequests", corrected_instances AS "correctedInstances", zombies_killed AS "zombiesKilled", tagged, error`;
+  extraneous_spot_requests AS "extraneousSpotRequests", corrected_instances AS "correctedInstances", zombies_killed AS "zombiesKilled",
+  stopped_killed AS "stoppedKilled", tagged, error`;
 
 /**
  * The set operations of a housekeeping sweep (SPEC §6): each reconciles a whole region with what EC2
@@ -125,13 +126,14 @@ export class HousekeepingRepository {
     await (tx ?? this.db.manager).query(
       `INSERT INTO housekeeping_outcomes (region, started, finished, duration_ms, missing_instances,
          missing_spot_requests, extraneous_instances, extraneous_spot_requests, zombies_killed, tagged, error,
-         corrected_instances)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         corrected_instances, stopped_killed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (region) DO UPDATE SET started = EXCLUDED.started, finished = EXCLUDED.finished,
          duration_ms = EXCLUDED.duration_ms, missing_instances = EXCLUDED.missing_instances,
          missing_spot_requests = EXCLUDED.missing_spot_requests, extraneous_instances = EXCLUDED.extraneous_instances,
          extraneous_spot_requests = EXCLUDED.extraneous_spot_requests, zombies_killed = EXCLUDED.zombies_killed,
-         tagged = EXCLUDED.tagged, error = EXCLUDED.error, corrected_instances = EXCLUDED.corrected_instances`,
+         tagged = EXCLUDED.tagged, error = EXCLUDED.error, corrected_instances = EXCLUDED.corrected_instances,
+         stopped_killed = EXCLUDED.stopped_killed`,
       [
         o.region,
         o.started,
@@ -145,6 +147,7 @@ export class HousekeepingRepository {
         o.tagged,
         o.error,
         o.correctedInstances,
+        o.stoppedKilled,
       ],
     );
   }

@@ -37,6 +37,7 @@ describe('API views of the periodic jobs', () => {
         extraneousSpotRequests: 0,
         correctedInstances: 0,
         zombiesKilled: 0,
+        stoppedKilled: 0,
         tagged: region === REGION ? 4 : 0,
         error: null,
       })),

@@ -124,7 +124,8 @@ describe('launch API', () => {
         volumeIds: string[];
       };
       const tags = { Name: WT, Owner: h.config.managerId, WorkerType: `${h.config.managerId}/${WT}` };
-      expect(instance).toMatchObject({ keyName, zone: 'us-east-1a', tags });
+      // One that shuts itself down terminates instead of stopping and billing its volumes (SPEC §6.3b).
+      expect(instance).toMatchObject({ keyName, zone: 'us-east-1a', tags, shutdownBehavior: 'terminate' });
       const volumes = region.volumes!.filter((v) => instance.volumeIds.includes(v.volumeId as string));
       expect(volumes.length).toBeGreaterThan(0);
       for (const v of volumes) expect(v.tags).toEqual(tags);
@@ -147,6 +148,8 @@ describe('launch API', () => {
       const [request] = h.sandbox.control.state().regions['us-east-1'].spotRequests!;
       expect(request).toMatchObject({ spotInstanceRequestId: row.spotRequestId, state: 'active' });
       expect(await h.get(SpotRequestRepository).list()).toEqual([]);
+      h.sandbox.control.setClock({ advanceSeconds: 15 });
+      expect(h.sandbox.control.endInstance(row.id, 'instance-initiated')).toMatchObject({ state: 'shutting-down' });
     });
 
     it('launches nothing twice for a retried ClientToken, and answers 204 again', async () => {

@@ -113,6 +113,47 @@ describe('housekeeping (SPEC §6)', () => {
     expect(sandboxInstances().find((i) => i.instanceId === spared)?.state).toBe('shutting-down');
   });
 
+  it('should terminate instances of ours that stopped themselves, tagged first, and no look-alike (SPEC §6.3b)', async () => {
+    const mgr = h.config.managerId;
+    // Two stopped a while ago, one stopping itself now (the clock is left alone: later tests rely on it).
+    const ours = [
+      ...h.sandbox.control.seedInstances({ region: REGION, count: 2, keyName: key, state: 'stopped' }).instanceIds,
+      ...h.sandbox.control.seedInstances({ region: REGION, count: 1, keyName: key }).instanceIds,
+    ];
+    h.sandbox.control.endInstance(ours[2], 'instance-initiated');
+    const [spared] = h.sandbox.control.seedInstances({
+      region: REGION,
+      count: 1,
+      keyName: key,
+      state: 'stopped',
+      tags: { 'ec2-manager:do-not-disrupt': 'true' },
+    }).instanceIds;
+    const lookAlikes = [`${mgr}:${WT}:other:team`, `${mgr}:${WT}:`].flatMap(
+      (keyName) => h.sandbox.control.seedInstances({ region: REGION, count: 1, keyName, state: 'stopped' }).instanceIds,
+    );
+    // A row the stop event has not removed yet goes too.
+    await instances.upsert(makeInstance({ id: ours[0], region: REGION, workerType: WT, state: 'running' }));
+    const states = () => new Map(sandboxInstances().map((i) => [i.instanceId, i]));
+    expect(ours.map((id) => states().get(id)?.state)).toEqual(['stopped', 'stopped', 'stopping']);
+
+    const outcome = await hk.sweepRegion(REGION);
+
+    expect(outcome).toMatchObject({ stoppedKilled: 3, missingInstances: 0, error: null });
+    for (const id of ours) expect(states().get(id)).toMatchObject({ state: 'shutting-down', tags: tagsOf(WT) });
+    for (const id of lookAlikes) expect(states().get(id)).toMatchObject({ state: 'stopped', tags: {} });
+    expect(states().get(spared)?.state).toBe('stopped');
+    expect(await instances.list({ region: REGION })).toEqual([]);
+    expect(await h.get(HousekeepingRepository).listOutcomes()).toEqual([
+      expect.objectContaining({ region: REGION, stoppedKilled: 3 }),
+    ]);
+    // Each is recorded as ended by us for having stopped (SPEC §12), whether or not it was ever in state.
+    const recorded: { instance_id: string; reason: string }[] = await h.dataSource.query(
+      `SELECT instance_id, reason FROM terminations WHERE region = $1 ORDER BY instance_id`,
+      [REGION],
+    );
+    expect(recorded).toEqual([...ours].sort().map((id) => ({ instance_id: id, reason: 'stopped' })));
+  });
+
   it('should add what EC2 has and state lacks, and remove what state has and EC2 lacks', async () => {
     const { instanceIds } = h.sandbox.control.seedInstances({
       region: REGION,

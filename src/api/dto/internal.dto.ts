@@ -71,6 +71,8 @@ export class HousekeepingOutcomeDto {
   })
   correctedInstances!: number;
   @ApiProperty({ description: 'Instances past MAX_INSTANCE_LIFE_HOURS: terminated' }) zombiesKilled!: number;
+  @ApiProperty({ description: 'Instances of ours found stopping or stopped (billing their volumes): terminated' })
+  stoppedKilled!: number;
   @ApiProperty({ description: 'Instances, spot requests and volumes given their missing tags' }) tagged!: number;
   @ApiProperty({ type: String, nullable: true, description: 'Why the sweep of this region failed, if it did' })
   error!: string | null;
@@ -86,6 +88,10 @@ export class KeyPairDto {
   })
   keyName!: string;
 
-  @ApiProperty({ type: [String], example: ['us-east-1', 'us-west-2'], description: 'Where it now exists: every region' })
+  @ApiProperty({
+    type: [String],
+    example: ['us-east-1', 'us-west-2'],
+    description: 'Where it now exists: every region',
+  })
   regions!: string[];
 }

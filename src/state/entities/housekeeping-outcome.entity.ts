@@ -13,6 +13,7 @@ export class HousekeepingOutcome {
   @Column({ name: 'extraneous_spot_requests', type: 'integer' }) extraneousSpotRequests!: number;
   @Column({ name: 'corrected_instances', type: 'integer', default: 0 }) correctedInstances!: number;
   @Column({ name: 'zombies_killed', type: 'integer' }) zombiesKilled!: number;
+  @Column({ name: 'stopped_killed', type: 'integer', default: 0 }) stoppedKilled!: number;
   @Column({ type: 'integer' }) tagged!: number;
   /** Set when the sweep of this region failed; the counts are then what it did before failing. */
   @Column({ type: 'text', nullable: true }) error!: string | null;

@@ -6,6 +6,7 @@ import { CreateFleetTables1765500000000 } from './1765500000000-CreateFleetTable
 import { AddHousekeepingCorrected1765200000000 } from './1765200000000-AddHousekeepingCorrected';
 import { CreateTerminations1765600000000 } from './1765600000000-CreateTerminations';
 import { CreateWorkerTypeCounts1765700000000 } from './1765700000000-CreateWorkerTypeCounts';
+import { AddHousekeepingStoppedKilled1765100000000 } from './1765100000000-AddHousekeepingStoppedKilled';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateFleetTables1765500000000,
   CreateWorkerTypeCounts1765700000000,
   CreateTerminations1765600000000,
+  AddHousekeepingStoppedKilled1765100000000,
 ];
