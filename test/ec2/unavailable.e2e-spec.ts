@@ -1,4 +1,8 @@
+import { HousekeepingService } from '../../src/housekeeping/housekeeping.service';
+import { SpotPoller } from '../../src/spot-poller/spot-poller.service';
+import { SpotRequestRepository } from '../../src/state/spot-request.repository';
 import { AppHarness } from '../app-harness';
+import { makeSpotRequest } from '../factories';
 import { api, bearer, createApiHarness, TOKENS } from '../api/support';
 
 /** SPEC §9: EC2 that cannot be reached (refused, reset, never answering) is a 503 the caller may retry. */
@@ -29,4 +33,21 @@ describe('EC2 unreachable', () => {
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     },
   );
+
+  it('ends a housekeeping sweep and a spot poll that meet a hung EC2 with an error (AWS_TIMEOUT_MS), changing nothing', async () => {
+    const request = makeSpotRequest({ created: new Date(Date.now() - 3_600_000) });
+    await h.get(SpotRequestRepository).upsert(request);
+    h.sandbox.control.setFaults({ ec2: { outage: 'hang' } });
+    await h.sandbox.control.settled();
+
+    await expect(h.get(HousekeepingService).runOnce()).rejects.toThrow(/EC2 in us-east-1 cannot be reached/);
+    await expect(h.get(SpotPoller).pollOnce()).rejects.toThrow(/cannot be reached/);
+    // No removal was based on what EC2 never answered.
+    expect((await h.get(SpotRequestRepository).list()).map((r) => r.id)).toEqual([request.id]);
+
+    h.sandbox.control.clearFaults();
+    await h.sandbox.control.settled();
+    await h.get(HousekeepingService).runOnce();
+    expect(await h.get(SpotRequestRepository).list()).toEqual([]);
+  });
 });
