@@ -34,7 +34,7 @@ export class TerminationService {
    */
   async terminateWorkerType(workerType: string): Promise<void> {
     const inState = new Map((await this.workerTypes.resourcesByRegion(workerType)).map((r) => [r.region, r]));
-    await Promise.all(
+    const notYet = await Promise.all(
       this.config.regions.map(async (region) => {
         const [ec2Instances, ec2Requests] = await Promise.all([
           this.ec2.instancesOfWorkerType(region, workerType),
@@ -57,9 +57,17 @@ export class TerminationService {
           region,
           ending.map((t) => t.id),
         );
-        // Rows EC2 has never heard of would otherwise stay forever (housekeeping removes them too).
-        await this.instances.removeMany(region, terminated.unknown);
-        await this.requests.removeMany(region, cancelled.unknown);
+        // What EC2 refused as unknown is gone, unless EC2 may not know it yet (see `lagging`): such rows stay.
+        const listed = new Set([...ec2Instances, ...ec2Requests].map((r) => r.id));
+        const lagging = await this.lagging(region, terminated.unknown, cancelled.unknown, listed);
+        await this.instances.removeMany(
+          region,
+          terminated.unknown.filter((id) => !lagging.includes(id)),
+        );
+        await this.requests.removeMany(
+          region,
+          cancelled.unknown.filter((id) => !lagging.includes(id)),
+        );
         if (requests.length + instances.length > 0) {
           this.log.log({
             msg: 'worker type terminated',
@@ -69,10 +77,42 @@ export class TerminationService {
             spotRequests: cancelled.cancelled.length,
             unknownInstances: terminated.unknown,
             unknownSpotRequests: cancelled.unknown,
+            notListedYet: lagging,
           });
         }
+        return lagging.map((id) => `${region}/${id}`);
       }),
     );
+    const pending = notYet.flat();
+    if (pending.length > 0) {
+      throw new ServiceUnavailableError(
+        `EC2 does not list ${pending.join(', ')} yet (its API lags launches); everything else of worker type ` +
+          `${workerType} was done, try again`,
+        { workerType, ids: pending, reason: 'describe-lag' },
+        LAG_RETRY_AFTER_SECONDS,
+      );
+    }
+  }
+
+  /**
+   * Of the ids EC2 refused as unknown, those it may not know yet: listed by its describe a moment ago, or
+   * launched or created within the describe-lag grace. Neither done nor gone: the caller must ask again.
+   */
+  private async lagging(
+    region: string,
+    instanceIds: string[],
+    requestIds: string[],
+    listed: Set<string>,
+  ): Promise<string[]> {
+    const found = await Promise.all([
+      ...instanceIds.map(async (id) =>
+        listed.has(id) || this.young((await this.instances.find(region, id))?.launched) ? id : null,
+      ),
+      ...requestIds.map(async (id) =>
+        listed.has(id) || this.young((await this.requests.find(region, id))?.created) ? id : null,
+      ),
+    ]);
+    return found.filter((id): id is string => id !== null);
   }
 
   /**

@@ -59,7 +59,11 @@ describe('terminate and cancel API', () => {
       await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id: requests[0] }));
       await h.get(InstanceRepository).upsert(makeInstance({ id: others[0], workerType: 'other' }));
       // A row EC2 has forgotten is removed as well (EC2 refuses the batch for it; we retry without it).
-      const forgotten = makeInstance({ id: 'i-0fffffffffffffff0', state: 'running' });
+      const forgotten = makeInstance({
+        id: 'i-0fffffffffffffff0',
+        state: 'running',
+        launched: new Date(Date.now() - 3_600_000),
+      });
       await h.get(InstanceRepository).upsert(forgotten);
       const terminateCalls = await calls('TerminateInstances');
       const cancelCalls = await calls('CancelSpotInstanceRequests');
@@ -102,6 +106,17 @@ describe('terminate and cancel API', () => {
       expect(sandboxRequest('us-east-1', ourRequest).state).toBe('cancelled');
       for (const id of foreignInstances) expect(sandboxInstance('us-east-1', id).state).toBe('running');
       for (const id of foreignRequests) expect(sandboxRequest('us-east-1', id).state).toBe('open');
+    });
+
+    it('answers a retryable 503 for a row EC2 does not know yet, keeping it, after doing the rest', async () => {
+      const [id] = h.sandbox.control.seedInstances({ region: 'us-east-1', count: 1, keyName }).instanceIds;
+      const young = makeInstance({ id: 'i-0eeeeeeeeeeeeeee0', launched: new Date(Date.now() - 10_000) });
+      await h.get(InstanceRepository).upsert(young);
+      const res = await api(h).delete(`/v1/worker-types/${WT}/resources`).set(bearer(TOKENS.builder)).expect(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body.details).toMatchObject({ reason: 'describe-lag', ids: [`us-east-1/${young.id}`] });
+      expect(sandboxInstance('us-east-1', id).state).toBe('shutting-down');
+      expect((await h.get(InstanceRepository).list()).map((i) => i.id)).toEqual([young.id]);
     });
 
     it('answers 204 when there is nothing to terminate', async () => {
