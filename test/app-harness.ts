@@ -21,6 +21,8 @@ export interface AppHarnessOptions {
   sandbox?: Partial<SandboxOptions>;
   /** Extra Nest modules beside AppModule (e.g. a test-only module). */
   init?: boolean;
+  /** A database of the test's own (e.g. on a server it stops and freezes) instead of a clone; not dropped. */
+  databaseUrl?: string;
 }
 
 export interface AppHarness {
@@ -45,7 +47,9 @@ export interface AppHarness {
  * cloud (free ports), reached through the same AWS SDK clients as production.
  */
 export async function createAppHarness(options: AppHarnessOptions = {}): Promise<AppHarness> {
-  const db = await createTestDatabase();
+  const db: TestDatabase = options.databaseUrl
+    ? { url: options.databaseUrl, name: new URL(options.databaseUrl).pathname.slice(1), drop: () => Promise.resolve() }
+    : await createTestDatabase();
   const regions = String(options.env?.REGIONS ?? TEST_REGIONS.join(',')).split(',');
   const sandbox = await startSandbox({ regions, ...options.sandbox });
   const config = AppConfig.forTest({

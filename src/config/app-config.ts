@@ -85,6 +85,9 @@ export class AppConfig {
   get dbPoolSize(): number {
     return this.env.DB_POOL_SIZE;
   }
+  get dbStatementTimeoutMs(): number {
+    return this.env.DB_STATEMENT_TIMEOUT_MS;
+  }
   get runMigrations(): boolean {
     return this.env.RUN_MIGRATIONS;
   }

@@ -49,6 +49,8 @@ export class Env {
   DATABASE_URL?: string;
 
   @Type(() => Number) @IsInt() @Min(1) @Max(1000) DB_POOL_SIZE = 10;
+  /** Longest any statement may run (Postgres `statement_timeout`, and the client's wait for an answer). */
+  @Type(() => Number) @IsInt() @Min(100) DB_STATEMENT_TIMEOUT_MS = 30000;
 
   /** Where the embedded Postgres keeps its cluster when DATABASE_URL is unset. */
   @IsString() @IsNotEmpty() DATA_DIR = '.data';

@@ -4,6 +4,8 @@ import * as Sentry from '@sentry/nestjs';
 import { AwsClients } from '../aws/aws-clients.service';
 import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
+import { reportError } from '../logging/report';
+import { DatabaseStatusService } from '../state/database-status.service';
 import { EventCounters, EventKind } from './event-counters.service';
 import { Ec2Event, instanceIdOf, parseEnvelope } from './event-envelope';
 import { EventHandlerService, InstanceNotYetKnownError } from './event-handler.service';
@@ -32,6 +34,7 @@ export class EventBatchProcessor {
     private readonly counters: EventCounters,
     private readonly config: AppConfig,
     private readonly aws: AwsClients,
+    private readonly database: DatabaseStatusService,
   ) {}
 
   private readonly queueUrls = new Map<string, Promise<string>>();
@@ -42,14 +45,47 @@ export class EventBatchProcessor {
    * anyway, but not the EC2 lookups between).
    */
   async handleBatch(region: string, messages: Message[]): Promise<Message[]> {
-    const groups = new Map<string, { message: Message; event?: Ec2Event }[]>();
     const acked: Message[] = [];
-    const lagging: Message[] = [];
+    const retry: Message[] = [];
+    await this.handleEach(region, messages, (message, result) => {
+      if (result === 'ack' || result === 'poison') acked.push(message);
+      else retry.push(message);
+    });
+    if (retry.length > 0) await this.retrySoon(region, retry);
+    return acked;
+  }
+
+  /**
+   * The dead-letter queue holds events that took no effect in `maxReceiveCount` deliveries. Each is
+   * tried once more as a normal event (SPEC §4): one that now takes effect is applied, deleted and
+   * counted as recovered; one whose instance EC2 still does not know is reported as an untracked
+   * instance and deleted; one that failed on our side (database, EC2 unreachable, a bug) stays, to be
+   * tried again after the visibility timeout.
+   */
+  async handleDeadLetters(region: string, messages: Message[]): Promise<Message[]> {
+    const acked: Message[] = [];
+    await this.handleEach(region, messages, (message, result, event) => {
+      if (result === 'ack') {
+        this.counters.countHandled(eventKind(event!), 'recovered');
+        this.log.log({ msg: 'dead-lettered event recovered', region, messageId: message.MessageId });
+      }
+      if (result === 'lag') this.untracked(region, message);
+      if (result !== 'failed') acked.push(message);
+    });
+    return acked;
+  }
+
+  private async handleEach(
+    region: string,
+    messages: Message[],
+    done: (message: Message, result: 'ack' | 'lag' | 'failed' | 'poison', event?: Ec2Event) => void,
+  ): Promise<void> {
+    const groups = new Map<string, { message: Message; event: Ec2Event }[]>();
     for (const message of messages) {
       const parsed = parseEnvelope(message.Body, region);
       if (!parsed.ok) {
         this.reject(region, message, parsed.reason, parsed.message);
-        acked.push(message);
+        done(message, 'poison');
         continue;
       }
       const key = parsed.event.kind === 'state-change' ? parsed.event.instanceId : parsed.event.instanceIds.join(',');
@@ -59,22 +95,17 @@ export class EventBatchProcessor {
     }
     await Promise.all(
       [...groups.values()].map(async (group) => {
-        for (const { message, event } of group) {
-          if (!event) continue;
-          const result = await this.handleOne(region, message, event);
-          if (result === 'ack') acked.push(message);
-          if (result === 'lag') lagging.push(message);
-        }
+        for (const { message, event } of group) done(message, await this.handleOne(region, message, event), event);
       }),
     );
-    if (lagging.length > 0) await this.retrySoon(region, lagging);
-    return acked;
   }
 
   /**
-   * EC2's API usually catches up with its events within seconds: a lagging event comes back after
-   * 4, 8, 16 ... seconds (capped by the visibility timeout) rather than after the whole timeout.
-   * Best effort: if this fails, the visibility timeout brings it back anyway.
+   * EC2's API usually catches up with its events within seconds, and a failure on our side (a database
+   * that just came back) is worth another try soon: such an event comes back after 4, 8, 16 ... seconds
+   * (capped by the visibility timeout) rather than after the whole timeout. While the database is down
+   * the consumers do not receive, so the early return costs no delivery. Best effort: if this fails,
+   * the visibility timeout brings it back anyway.
    */
   private async retrySoon(region: string, messages: Message[]): Promise<void> {
     try {
@@ -119,8 +150,9 @@ export class EventBatchProcessor {
         return 'lag';
       }
       this.counters.countHandled(kind, 'failed');
+      this.database.noteFailure(err);
       this.log.error({ msg: 'handling an event failed; left for redelivery', ...ids, kind, ...awsErrorFields(err) });
-      Sentry.captureException(err, { tags: { region, kind, stage: 'event' }, extra: { ...ids, body: message.Body } });
+      reportError(err, { tags: { region, kind, stage: 'event' }, extra: { ...ids, body: message.Body } });
       return 'failed';
     }
   }
@@ -137,44 +169,22 @@ export class EventBatchProcessor {
     });
   }
 
-  /**
-   * The dead-letter queue holds events that never took effect, mostly instances EC2 never answered
-   * for: an instance running that state does not know of. Each is reported and deleted.
-   */
-  handleDeadLetters(region: string, messages: Message[]): Message[] {
-    for (const message of messages) {
-      const instanceId = instanceIdOf(message.Body);
-      const count = receiveCount(message);
-      this.counters.countDeadLettered(region);
-      this.log.error({
-        msg: 'dead-lettered event: untracked instance',
-        region,
-        instanceId,
-        messageId: message.MessageId,
-        receiveCount: count,
-      });
-      Sentry.captureMessage(`ec2-manager: untracked instance ${instanceId ?? '(unknown)'} in ${region}`, {
-        level: 'error',
-        tags: { region, instanceId, stage: 'dead-letter' },
-        extra: { region, instanceId, receiveCount: count, messageId: message.MessageId, body: message.Body },
-      });
-    }
-    return messages;
-  }
-
-  private stopping = false;
-
-  /** From now on a failed receive is the shutdown cutting a long poll short, not worth a report. */
-  shuttingDown(): void {
-    this.stopping = true;
-  }
-
-  consumerError(region: string, queue: string, err: unknown): void {
-    if (this.stopping) {
-      this.log.debug({ msg: 'queue consumer stopped', region, queue, err });
-      return;
-    }
-    this.log.error({ msg: 'queue consumer error', region, queue, ...awsErrorFields(err) });
-    Sentry.captureException(err, { tags: { region, queue, stage: 'consumer' } });
+  /** EC2 still does not know the instance of a dead-lettered event: reported, then deleted. */
+  private untracked(region: string, message: Message): void {
+    const instanceId = instanceIdOf(message.Body);
+    const count = receiveCount(message);
+    this.counters.countDeadLettered(region);
+    this.log.error({
+      msg: 'dead-lettered event: untracked instance',
+      region,
+      instanceId,
+      messageId: message.MessageId,
+      receiveCount: count,
+    });
+    Sentry.captureMessage(`ec2-manager: untracked instance ${instanceId ?? '(unknown)'} in ${region}`, {
+      level: 'error',
+      tags: { region, instanceId, stage: 'dead-letter' },
+      extra: { region, instanceId, receiveCount: count, messageId: message.MessageId, body: message.Body },
+    });
   }
 }

@@ -3,9 +3,22 @@ import { Metrics } from '../metrics/metrics.service';
 
 export type EventKind = 'state-change' | 'spot-interruption' | 'rebalance-recommendation' | 'scheduled-change';
 
-/** What handling one event did; `lag` and `failed` leave the message to be redelivered. */
+/**
+ * What handling one event did; `lag` and `failed` leave the message to be redelivered; `recovered`
+ * counts, besides its own outcome, a dead-lettered event that took effect when tried again.
+ */
 export type HandledOutcome =
-  'updated' | 'removed' | 'added' | 'out-of-order' | 'stale' | 'gone' | 'foreign' | 'recorded' | 'lag' | 'failed';
+  | 'updated'
+  | 'removed'
+  | 'added'
+  | 'out-of-order'
+  | 'stale'
+  | 'gone'
+  | 'foreign'
+  | 'recorded'
+  | 'lag'
+  | 'failed'
+  | 'recovered';
 
 export interface EventCountersSnapshot {
   /** `<kind>/<outcome>` → count. */

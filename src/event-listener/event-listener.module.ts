@@ -24,6 +24,7 @@ import { EventBatchProcessor } from './event-batch.processor';
 import { EventCounters } from './event-counters.service';
 import { EventHandlerService } from './event-handler.service';
 import { QueueHealth } from './queue-health.service';
+import { ReceiveGates } from './receive-gates.service';
 
 export const eventsConsumerName = (region: string): string => `events@${region}`;
 export const deadLetterConsumerName = (region: string): string => `dead-letters@${region}`;
@@ -38,7 +39,10 @@ function regionConsumer(region: string): Type {
 
   @Injectable()
   class RegionConsumer {
-    constructor(readonly processor: EventBatchProcessor) {}
+    constructor(
+      readonly processor: EventBatchProcessor,
+      readonly gates: ReceiveGates,
+    ) {}
 
     @SqsMessageHandler(events, true)
     handleEvents(messages: Message[]): Promise<Message[]> {
@@ -47,22 +51,23 @@ function regionConsumer(region: string): Type {
 
     @SqsConsumerEventHandler(events, 'error')
     onEventsError(err: Error): void {
-      this.processor.consumerError(region, events, err);
-    }
-
-    @SqsConsumerEventHandler(events, 'processing_error')
-    onEventsProcessingError(err: Error): void {
-      this.processor.consumerError(region, events, err);
+      this.consumerError(events, err);
     }
 
     @SqsMessageHandler(dead, true)
     handleDeadLetters(messages: Message[]): Promise<Message[]> {
-      return Promise.resolve(this.processor.handleDeadLetters(region, messages));
+      return this.processor.handleDeadLetters(region, messages);
     }
 
     @SqsConsumerEventHandler(dead, 'error')
     onDeadLettersError(err: Error): void {
-      this.processor.consumerError(region, dead, err);
+      this.consumerError(dead, err);
+    }
+
+    /** sqs-consumer emits `error` both for its SQS calls (`SQSError`) and for a batch handler that threw. */
+    private consumerError(queue: string, err: Error): void {
+      if (err.name === 'SQSError') this.gates.sqsFailed(region, queue, err);
+      else this.gates.handlerFailed(region, queue, err);
     }
   }
   Object.defineProperty(RegionConsumer, 'name', { value: `RegionConsumer(${region})` });
@@ -82,7 +87,7 @@ class ConsumerDrain implements OnApplicationBootstrap, BeforeApplicationShutdown
   constructor(
     private readonly sqs: SqsService,
     private readonly config: AppConfig,
-    private readonly processor: EventBatchProcessor,
+    private readonly gates: ReceiveGates,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -94,7 +99,7 @@ class ConsumerDrain implements OnApplicationBootstrap, BeforeApplicationShutdown
 
   async beforeApplicationShutdown(): Promise<void> {
     const consumers = [...this.sqs.consumers.values()].map((c) => c.instance);
-    this.processor.shuttingDown();
+    this.gates.shuttingDown();
     for (const consumer of consumers) consumer.stop();
     const deadline = Date.now() + (this.config.sqsWaitTimeSeconds + this.config.sqsVisibilityTimeoutSeconds) * 1000;
     for (;;) {
@@ -111,6 +116,10 @@ class ConsumerDrain implements OnApplicationBootstrap, BeforeApplicationShutdown
       this.log.warn({ msg: 'consumers still busy at shutdown; their messages will be redelivered', stuck });
   }
 }
+
+/** Shared by the consumers' options (SqsModule's factory) and their event handlers. */
+@Module({ imports: [StateModule], providers: [ReceiveGates], exports: [ReceiveGates] })
+class ReceiveGatesModule {}
 
 /**
  * Consumes EC2 events from each region's queue and its dead-letter queue into state (SPEC §4).
@@ -132,10 +141,17 @@ export class EventListenerModule {
       ...base,
       imports: [
         ...base.imports,
+        ReceiveGatesModule,
         SqsModule.registerAsync({
-          imports: [StateModule, AwsModule, SetupModule],
-          inject: [AppConfig, AwsClients, SetupService, DatabaseStatusService],
-          useFactory: async (cfg: AppConfig, aws: AwsClients, setup: SetupService, db: DatabaseStatusService) => {
+          imports: [StateModule, AwsModule, SetupModule, ReceiveGatesModule],
+          inject: [AppConfig, AwsClients, SetupService, DatabaseStatusService, ReceiveGates],
+          useFactory: async (
+            cfg: AppConfig,
+            aws: AwsClients,
+            setup: SetupService,
+            db: DatabaseStatusService,
+            gates: ReceiveGates,
+          ) => {
             const log = new Logger('EventListener');
             // Injecting the database makes this wait for its migrations; this waits for setup.
             if (await db.pendingMigrations()) log.warn({ msg: 'starting consumers with migrations pending' });
@@ -144,18 +160,23 @@ export class EventListenerModule {
               log.log({ msg: 'setup done', created: report.created.length, updated: report.updated.length });
             }
             const queues = await setup.queues();
-            const common = (region: string): Omit<SqsConsumerOptions, 'name' | 'queueUrl'> => ({
+            const consumer = (name: string, region: string, queueUrl: string): SqsConsumerOptions => ({
+              name,
+              queueUrl,
               sqs: aws.sqs(region),
               batchSize: cfg.sqsBatchSize,
               waitTimeSeconds: cfg.sqsWaitTimeSeconds,
               visibilityTimeout: cfg.sqsVisibilityTimeoutSeconds,
               messageSystemAttributeNames: ['ApproximateReceiveCount'],
               terminateVisibilityTimeout: false,
+              // SPEC §4: no receive while the database is down; back-off while the queue fails.
+              preReceiveMessageCallback: () => gates.beforeReceive(name),
+              postReceiveMessageCallback: () => Promise.resolve(gates.afterReceive(name)),
             });
             return {
               consumers: queues.flatMap((q) => [
-                { name: eventsConsumerName(q.region), queueUrl: q.queueUrl, ...common(q.region) },
-                { name: deadLetterConsumerName(q.region), queueUrl: q.deadLetterQueueUrl, ...common(q.region) },
+                consumer(eventsConsumerName(q.region), q.region, q.queueUrl),
+                consumer(deadLetterConsumerName(q.region), q.region, q.deadLetterQueueUrl),
               ]),
               logger: log,
             };
