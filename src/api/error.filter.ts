@@ -4,6 +4,7 @@ import { awsErrorCode, isAwsError } from '../aws/aws-error';
 import { ApiError, ERROR_STATUS, ErrorCode } from '../common/errors';
 import { requestIdOf } from '../common/request-id';
 import { reportError } from '../logging/report';
+import { asDatabaseUnavailable, DatabaseUnavailableError } from '../state/database-errors';
 
 /** EC2 answers that mean "slow down" or "try later", still there after the SDK's own retries. */
 const UNAVAILABLE_AWS_CODES = new Set([
@@ -61,7 +62,9 @@ function httpMessage(e: HttpException): string {
 export class ErrorFilter implements ExceptionFilter {
   private readonly log = new Logger(ErrorFilter.name);
 
-  catch(err: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    // SPEC §9: Postgres not reached or not answering is a 503 naming the database, never a 500.
+    const err = asDatabaseUnavailable(thrown) ?? thrown;
     const http = host.switchToHttp();
     const req = http.getRequest<HttpRequest>();
     const res = http.getResponse<HttpResponse>();
@@ -81,6 +84,9 @@ export class ErrorFilter implements ExceptionFilter {
   }
 
   private toBody(err: unknown, requestId: string, req: HttpRequest): ErrorBody {
+    if (err instanceof DatabaseUnavailableError) {
+      this.log.warn({ msg: 'database unavailable', requestId, method: req.method, path: req.path, err: err.cause });
+    }
     if (err instanceof ApiError) {
       return { code: err.code, message: err.message, requestId, ...(err.details ? { details: err.details } : {}) };
     }

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { SqsService } from '@ssut/nestjs-sqs';
+import { withTimeout } from '../common/timeout';
 
-const TIMEOUT_MS = 3000;
+/** Within the 3 s a readiness probe may take (SPEC §9). */
+const TIMEOUT_MS = 2000;
 
 /** Readiness of the queues this replica consumes (SPEC §9: each region's queue reachable). */
 @Injectable()
@@ -13,19 +15,11 @@ export class QueueHealth {
     const names = [...this.sqs.consumers.keys()];
     const results = await Promise.all(
       names.map(async (name) => {
-        let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([
-            this.sqs.getQueueAttributes(name),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`no answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-            }),
-          ]);
+          await withTimeout(this.sqs.getQueueAttributes(name), TIMEOUT_MS);
           return undefined;
         } catch (err) {
           return `${name}: ${err instanceof Error ? err.message : String(err)}`;
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );

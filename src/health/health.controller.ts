@@ -7,8 +7,12 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import { withTimeout } from '../common/timeout';
 import { QueueHealth } from '../event-listener/queue-health.service';
 import { DatabaseStatusService } from '../state/database-status.service';
+
+/** Each readiness check gives up after this; they run in parallel, so the probe answers within 3 s (SPEC §9). */
+const CHECK_TIMEOUT_MS = 2000;
 
 /** Kubernetes probes (SPEC §9). Liveness never touches Postgres; readiness does. */
 @ApiExcludeController()
@@ -33,12 +37,20 @@ export class HealthController {
   @HealthCheck()
   ready() {
     const checks: HealthIndicatorFunction[] = [
-      () => this.db.pingCheck('database', { timeout: 3000 }),
+      () => this.databaseCheck(),
       () => this.migrationsCheck(),
     ];
     const queues = this.queues;
     if (queues) checks.push(() => this.queuesCheck(queues));
     return this.health.check(checks);
+  }
+
+  /** Down at once while the status probe finds the database unreachable; otherwise a bounded ping. */
+  private databaseCheck() {
+    if (!this.status.available) {
+      return this.indicators.check('database').down({ message: 'the database does not answer (status probe)' });
+    }
+    return this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS });
   }
 
   private async queuesCheck(queues: QueueHealth) {
@@ -50,9 +62,10 @@ export class HealthController {
   private async migrationsCheck() {
     const check = this.indicators.check('migrations');
     try {
-      return (await this.status.pendingMigrations()) ? check.down({ message: 'migrations are pending' }) : check.up();
+      return (await withTimeout(this.status.pendingMigrations(), CHECK_TIMEOUT_MS)) ? check.down({ message: 'migrations are pending' }) : check.up();
     } catch (err) {
       return check.down({ message: `cannot read the migrations table: ${(err as Error).message}` });
     }
   }
 }
+

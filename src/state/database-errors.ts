@@ -42,9 +42,9 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
 }
 
 function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  const { code, message } = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; message?: unknown };
+  if (typeof message !== 'string') return String(err);
+  return typeof code === 'string' ? `${code}: ${message}` : message;
 }
 
 /**
@@ -53,16 +53,19 @@ function describe(err: unknown): string {
  * per-address errors of an `AggregateError`.
  */
 export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 4) return false;
+  // Not `instanceof Error`: node's own errors may come from another realm (a test runner's sandbox).
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
   if (err instanceof DatabaseUnavailableError) return true;
-  const code = (err as { code?: unknown }).code;
+  const { code, message, driverError, cause, errors } = err as {
+    code?: unknown;
+    message?: unknown;
+    driverError?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
-  if (UNAVAILABLE_MESSAGES.test(err.message)) return true;
-  const inner = [
-    (err as { driverError?: unknown }).driverError,
-    err.cause,
-    ...(((err as { errors?: unknown }).errors as unknown[] | undefined) ?? []),
-  ];
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
+  const inner = [driverError, cause, ...(Array.isArray(errors) ? (errors as unknown[]) : [])];
   return inner.some((e) => isDatabaseUnavailable(e, depth + 1));
 }
 

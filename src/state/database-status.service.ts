@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, type Pool, type PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { withTimeout } from '../common/timeout';
 import { reportError, reportMessage } from '../logging/report';
 import { isDatabaseUnavailable } from './database-errors';
 
@@ -101,20 +102,12 @@ export class DatabaseStatusService implements OnApplicationBootstrap, OnApplicat
 
   private async probe(): Promise<void> {
     if (this.stopped) return;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
-        }),
-      ]);
+      await withTimeout(this.ping(), PROBE_TIMEOUT_MS);
       this.markUp();
     } catch (err) {
       await this.closeProbeClient();
       this.markDown(err);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -147,8 +140,7 @@ export class DatabaseStatusService implements OnApplicationBootstrap, OnApplicat
     this.downSince = Date.now();
     this.log.error({ msg: 'database unreachable: event consumers paused, requests answer 503', err });
     reportError(err, { tags: { stage: 'database' }, cause: 'database unreachable' });
-    // Queries in flight on a frozen server would otherwise wait for their own timeout.
-    for (const client of this.pooled) void client.end().catch(() => undefined);
+    for (const client of this.pooled) cutOff(client);
   }
 
   private markUp(): void {
@@ -171,4 +163,16 @@ export class DatabaseStatusService implements OnApplicationBootstrap, OnApplicat
     this.waiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/**
+ * Breaks a pooled connection as a network failure would: a query in flight fails at once (on a frozen
+ * server it would wait for its own timeout), and an idle connection leaves the pool through pg-pool's
+ * own error path instead of failing the next query that takes it. pg exposes no public way to do this;
+ * pg-pool itself destroys `connection.stream` on a connect timeout.
+ */
+function cutOff(client: PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(err?: Error): void } } }).connection?.stream?.destroy(
+    new Error('Connection terminated: the database stopped answering'),
+  );
 }

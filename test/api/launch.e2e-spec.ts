@@ -159,7 +159,8 @@ describe('launch API', () => {
       await run(examples.onDemand).expect(204);
       const region = h.sandbox.control.state().regions['us-east-1'];
       expect(region.spotRequests).toHaveLength(1);
-      expect(region.instances).toHaveLength(1);
+      // Only on-demand: the sandbox's clock runs, so the spot request may have been fulfilled meanwhile.
+      expect(region.instances?.filter((i) => i.lifecycle === 'on-demand')).toHaveLength(1);
       expect(await h.get(SpotRequestRepository).list()).toHaveLength(1);
       expect(await h.get(InstanceRepository).list()).toHaveLength(1);
     });

@@ -1,6 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { awsErrorCode } from '../../aws/aws-error';
-import { InputError } from '../../common/errors';
+import { InputError, ServiceUnavailableError } from '../../common/errors';
+import { reportError } from '../../logging/report';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../../state/database-errors';
+import { DatabaseStatusService } from '../../state/database-status.service';
 import { Grant } from '../../state/worker-type-policy.repository';
 import { LaunchPolicyService } from '../../launch-policy/launch-policy.service';
 import { Ec2Gateway, LaunchSpec } from '../../ec2/ec2-gateway.service';
@@ -15,6 +19,27 @@ import { KeyPairsService } from '../key-pairs.service';
 /** EC2 wants a decimal string; `String(1e-7)` would give it an exponent. */
 export function formatPrice(price: number): string {
   return price.toFixed(6).replace(/\.?0+$/, '');
+}
+
+/** How long a caller is told to wait before retrying a launch that was not recorded. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * EC2 launched, but recording it in state failed (SPEC §9): a 503 telling the caller to retry with the
+ * same ClientToken. EC2 answers that retry with the same resources, and the retry records them; it
+ * launches nothing again.
+ */
+export class LaunchNotRecordedError extends ServiceUnavailableError {
+  constructor(region: string, clientToken: string, ids: string[], cause: unknown) {
+    const database = isDatabaseUnavailable(cause);
+    super(
+      `launched ${ids.join(', ') || 'nothing new'} in ${region} but could not record it` +
+        `${database ? ': the state database is unavailable' : ''}; retry with the same ClientToken (${clientToken})` +
+        ' to complete it: the retry launches nothing again',
+      { cause: database ? 'database' : 'state-write', clientToken, region, ids },
+      RETRY_AFTER_SECONDS,
+    );
+  }
 }
 
 const keyPairHint = (code: string) =>
@@ -64,6 +89,7 @@ export class LaunchService {
     private readonly usage: UsageRepository,
     private readonly keyPairs: KeyPairsService,
     private readonly policy: LaunchPolicyService,
+    private readonly database: DatabaseStatusService,
   ) {}
 
   /** `body` has passed every rule that needs no EC2 (`LaunchBodyPipe`). */
@@ -75,15 +101,17 @@ export class LaunchService {
       spotPrice: formatPrice(body.SpotPrice),
       spec: spec as LaunchSpec,
     };
+    this.assertDatabaseAvailable();
     await this.checkPolicy(workerType, 'LaunchSpecification', spec.InstanceType);
     await this.ec2Call(workerType, 'dry-run', () =>
       this.ec2.requestSpotInstances(body.Region, launch, { dryRun: true }),
     );
     const requests = await this.withRoom(workerType, async (grant) => {
       const requests = await this.ec2Call(workerType, 'ec2', () => this.ec2.requestSpotInstances(body.Region, launch));
-      await this.tx.run(async (m) => {
-        // Only an open request is pending capacity; a fulfilled one's instance arrives through events.
-        const open = requests.filter((r) => r.state === 'open');
+      // Only an open request is pending capacity; a fulfilled one's instance arrives through events.
+      const open = requests.filter((r) => r.state === 'open');
+      const ids = requests.map((r) => r.id);
+      await this.record(body.Region, body.ClientToken, ids, spec.ImageId, async (m) => {
         await this.requests.upsertMany(
           open.map((r) => ({
             ...r.row,
@@ -94,7 +122,6 @@ export class LaunchService {
           })),
           m,
         );
-        await this.usage.recordAmiUsage(body.Region, [spec.ImageId], new Date(), m);
         await this.policy.release(grant, m);
       });
       return requests;
@@ -120,11 +147,13 @@ export class LaunchService {
           ? { maxPrice: body.SpotPrice === undefined ? undefined : formatPrice(body.SpotPrice) }
           : undefined,
     };
+    this.assertDatabaseAvailable();
     await this.checkPolicy(workerType, 'LaunchInfo', spec.InstanceType);
     await this.ec2Call(workerType, 'dry-run', () => this.ec2.runInstances(body.Region, launch, { dryRun: true }));
     const launched = await this.withRoom(workerType, async (grant) => {
       const launched = await this.ec2Call(workerType, 'ec2', () => this.ec2.runInstances(body.Region, launch));
-      await this.tx.run(async (m) => {
+      const ids = launched.map((i) => i.id);
+      await this.record(body.Region, body.ClientToken, ids, spec.ImageId, async (m) => {
         await this.instances.upsertMany(
           launched.flatMap((i) =>
             i.row
@@ -140,7 +169,6 @@ export class LaunchService {
           ),
           m,
         );
-        await this.usage.recordAmiUsage(body.Region, [spec.ImageId], new Date(), m);
         await this.policy.release(grant, m);
       });
       return launched;
@@ -153,6 +181,35 @@ export class LaunchService {
       ids: launched.map((i) => i.id),
       clientToken: body.ClientToken,
     });
+  }
+
+  /**
+   * Records what EC2 launched, with the AMI's use, in one transaction. Its failure leaves resources in
+   * EC2 that state does not know yet (their events may still bring them): the caller is told to retry.
+   */
+  private async record(
+    region: string,
+    clientToken: string,
+    ids: string[],
+    imageId: string,
+    write: (m: EntityManager) => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await this.tx.run(async (m) => {
+        await write(m);
+        await this.usage.recordAmiUsage(region, [imageId], new Date(), m);
+      });
+    } catch (err) {
+      this.database.noteFailure(err);
+      this.log.error({ msg: 'launched but not recorded; the caller is told to retry', region, clientToken, ids, err });
+      if (!isDatabaseUnavailable(err)) reportError(err, { tags: { region, stage: 'launch-record' } });
+      throw new LaunchNotRecordedError(region, clientToken, ids, err);
+    }
+  }
+
+  /** Nothing is launched that could not be recorded: with the database known down, a 503 before EC2 is asked. */
+  private assertDatabaseAvailable(): void {
+    if (!this.database.available) throw new DatabaseUnavailableError('status probe: no answer');
   }
 
   /** The worker type's allowed instance types (SPEC §11): a 400 with rule `policy` before EC2 is asked. */
