@@ -98,6 +98,7 @@ describe('API while Postgres is stopped or frozen', () => {
       server.thaw();
     }
     await waitUntil(serves);
+    await waitUntil(async () => (await timed('/health/ready')).status === 200);
   }, 60000);
 
   it('answers a launch EC2 made but state could not record with 503, and its ClientToken retry completes it once', async () => {
