@@ -1,4 +1,4 @@
-import { ServiceUnavailableError } from '../common/errors';
+import { ApiError, ServiceUnavailableError } from '../common/errors';
 
 /** How long a caller is told to wait before asking again while the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 5;
@@ -56,13 +56,18 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   // Not `instanceof Error`: node's own errors may come from another realm (a test runner's sandbox).
   if (typeof err !== 'object' || err === null || depth > 4) return false;
   if (err instanceof DatabaseUnavailableError) return true;
-  const { code, message, driverError, cause, errors } = err as {
+  // Already an answer (EC2 unreachable is a 503 of its own), or an AWS call's error: network codes there are not ours.
+  if (err instanceof ApiError) return false;
+  const { code, message, driverError, cause, errors, $metadata, operation } = err as {
     code?: unknown;
     message?: unknown;
     driverError?: unknown;
     cause?: unknown;
     errors?: unknown;
+    $metadata?: unknown;
+    operation?: unknown;
   };
+  if ($metadata !== undefined || typeof operation === 'string') return false;
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
   const inner = [driverError, cause, ...(Array.isArray(errors) ? (errors as unknown[]) : [])];
