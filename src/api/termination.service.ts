@@ -42,7 +42,10 @@ export class TerminationService {
         ]);
         const own = (ids: string[]): Owned[] => ids.map((id) => ({ id, workerType }));
         const requests = dedupe([...own(inState.get(region)?.requests ?? []), ...ec2Requests]);
-        const instances = dedupe([...own(inState.get(region)?.instances ?? []), ...ec2Instances]);
+        // A fulfilled request names its instance, which describe may not list yet (it lags launches): ours
+        // too, launched with the request's key.
+        const fulfilled = own(ec2Requests.flatMap((r) => (r.instanceId ? [r.instanceId] : [])));
+        const instances = dedupe([...own(inState.get(region)?.instances ?? []), ...ec2Instances, ...fulfilled]);
         const cancelled = await this.spotRequests.cancel(region, requests);
         const terminated = await this.ec2.terminateInstances(region, instances);
         // One already ending when we asked was not ended by us: EC2's StateReason will say why.
@@ -58,7 +61,7 @@ export class TerminationService {
           ending.map((t) => t.id),
         );
         // What EC2 refused as unknown is gone, unless EC2 may not know it yet (see `lagging`): such rows stay.
-        const listed = new Set([...ec2Instances, ...ec2Requests].map((r) => r.id));
+        const listed = new Set([...ec2Instances, ...ec2Requests, ...fulfilled].map((r) => r.id));
         const lagging = await this.lagging(region, terminated.unknown, cancelled.unknown, listed);
         await this.instances.removeMany(
           region,

@@ -1,5 +1,6 @@
 import { AppHarness } from '../app-harness';
 import { makeInstance, makeSpotRequest } from '../factories';
+import { Ec2Gateway } from '../../src/ec2/ec2-gateway.service';
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { Metrics } from '../../src/metrics/metrics.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
@@ -241,6 +242,23 @@ describe('terminate and cancel API', () => {
       await api(h).delete(`/v1/region/us-east-1/instance/${foreign}`).set(admin).expect(404);
       for (const id of ids) expect(sandboxInstance('us-east-1', id).state).toBe('shutting-down');
       expect(sandboxInstance('us-east-1', foreign).state).toBe('running');
+    });
+
+    it('terminateWorkerType ends the instance of a fulfilled request that describe does not list yet', async () => {
+      await h.get(Ec2Gateway).ensureKeyPair('us-east-1', WT);
+      h.sandbox.control.setFaults({ describeInstancesLagSeconds: 600 });
+      const [launched] = await h.get(Ec2Gateway).runInstances('us-east-1', {
+        workerType: WT,
+        clientToken: 'lagging-spot-launch',
+        spec: { ImageId: 'ami-0123456789abcdef0', InstanceType: 'm5.large', KeyName: keyName },
+        spot: {},
+      });
+      expect(launched.spotRequestId).toMatch(/^sir-/);
+      expect((await h.get(Ec2Gateway).instancesOfWorkerType('us-east-1', WT)).map((i) => i.id)).toEqual([]);
+
+      await api(h).delete(`/v1/worker-types/${WT}/resources`).set(bearer(TOKENS.builder)).expect(204);
+
+      expect(sandboxInstance('us-east-1', launched.id).state).toBe('shutting-down');
     });
 
     it('cancels what state knows as ours and answers 503 for what only EC2 knows', async () => {
