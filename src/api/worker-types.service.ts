@@ -46,9 +46,10 @@ export class WorkerTypesService {
   }
 
   async health(workerType: string): Promise<WorkerTypeHealthDto> {
-    const [notices, cooldowns, failed] = await Promise.all([
+    const [notices, cooldowns, quota, failed] = await Promise.all([
       this.notices.listForWorkerType(workerType),
       this.cooldowns.active({ workerType }),
+      this.cooldowns.activeQuota(),
       this.failures.recentForWorkerType(workerType),
     ]);
     return {
@@ -65,10 +66,20 @@ export class WorkerTypesService {
         region: c.region,
         az: c.az,
         instanceType: c.instanceType,
+        lifecycle: c.lifecycle,
         until: c.until,
         reason: c.reason,
         spotRequestId: c.spotRequestId,
         created: c.created,
+      })),
+      quotaCooldowns: quota.map((q) => ({
+        region: q.region,
+        lifecycle: q.lifecycle,
+        until: q.until,
+        reason: q.reason,
+        message: q.message,
+        workerType: q.workerType,
+        created: q.created,
       })),
       failedRequests: failed.map(({ workerType: _wt, ...f }) => f),
     };

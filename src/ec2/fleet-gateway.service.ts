@@ -131,8 +131,9 @@ export class Ec2FleetGateway {
   }
 
   /**
-   * The template for this worker type and launch specification: found by its name, else created (with a
-   * ClientToken from the name, so two replicas creating it at once make one).
+   * The template for this worker type and launch specification: found by its name, else created. Two
+   * replicas creating it at once make one: the name is unique, the loser finds the winner's. No
+   * ClientToken: EC2 would answer a token's first template even after housekeeping deleted it.
    */
   async ensureLaunchTemplate(
     region: string,
@@ -150,7 +151,6 @@ export class Ec2FleetGateway {
         new CreateLaunchTemplateCommand({
           LaunchTemplateName: name,
           LaunchTemplateData: data,
-          ClientToken: name.replace(/[^a-zA-Z0-9_-]/g, '-').slice(-64),
           TagSpecifications: [
             { ResourceType: 'launch-template', Tags: resourceTags(this.config.managerId, workerType) },
           ],

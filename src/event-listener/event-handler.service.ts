@@ -7,6 +7,8 @@ import { EventLogRepository } from '../state/event-log.repository';
 import { InstanceRepository } from '../state/instance.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
 import { Tx } from '../state/tx.service';
+import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
+import { AppConfig } from '../config/app-config';
 import { EventCounters, HandledOutcome } from './event-counters.service';
 import { Ec2Event, NoticeEvent, StateChangeEvent } from './event-envelope';
 
@@ -40,6 +42,8 @@ export class EventHandlerService {
     private readonly notices: TerminationNoticeRepository,
     private readonly counters: EventCounters,
     private readonly adoption: InstanceAdoption,
+    private readonly cooldowns: CapacityCooldownRepository,
+    private readonly config: AppConfig,
   ) {}
 
   async handle(event: Ec2Event): Promise<HandledOutcome> {
@@ -91,6 +95,20 @@ export class EventHandlerService {
       // An instance of ours not in state yet (its launch events still on their way): add it, then note.
       const adopted = await this.adopt(event.region, id, event.time, event.notice, record);
       if (adopted !== 'added' && adopted !== 'updated') outcome = adopted;
+    }
+    if (event.notice === 'spot-interruption') {
+      const pools = await this.cooldowns.recordInterrupted(
+        event.region,
+        event.instanceIds,
+        this.config.capacityCooldownSeconds,
+      );
+      if (pools > 0) {
+        this.log.warn({
+          msg: 'spot pool in capacity cooldown: interruption',
+          region: event.region,
+          instanceIds: event.instanceIds,
+        });
+      }
     }
     return outcome;
   }

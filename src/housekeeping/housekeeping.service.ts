@@ -13,6 +13,8 @@ import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { NewSpotRequest } from '../state/spot-request.repository';
 import { EbsTotals, UsageRepository } from '../state/usage.repository';
 import { WorkerTypePolicyRepository } from '../state/worker-type-policy.repository';
+import { LaunchTemplateRepository } from '../state/launch-template.repository';
+import { Ec2FleetGateway } from '../ec2/fleet-gateway.service';
 
 export interface HousekeepingRunOutcome {
   regions: HousekeepingOutcome[];
@@ -24,6 +26,9 @@ export class HousekeepingError extends Error {
     super(`housekeeping failed in ${failed.map((r) => `${r.region} (${r.error})`).join(', ')}`);
   }
 }
+
+/** A launch template of ours unused this long is deleted (SPEC §11). */
+const LAUNCH_TEMPLATE_UNUSED_MS = 24 * 3600_000;
 
 interface RegionScan {
   instances: OurInstance[];
@@ -49,6 +54,8 @@ export class HousekeepingService {
     private readonly metrics: Metrics,
     private readonly spotRequests: SpotRequestService,
     private readonly policies: WorkerTypePolicyRepository,
+    private readonly fleets: Ec2FleetGateway,
+    private readonly launchTemplates: LaunchTemplateRepository,
   ) {}
 
   /**
@@ -183,6 +190,29 @@ export class HousekeepingService {
       live.map((i) => i.imageId).filter((id) => id !== ''),
     );
     lap('usage');
+
+    await this.deleteUnusedLaunchTemplates(region, signal);
+    lap('launch-templates');
+  }
+
+  /**
+   * Deletes the launch templates of ours (SPEC §11) unused for a day: last used by a fleet launch (as
+   * recorded), or created (by EC2's word) when no launch of ours recorded it. Only a template whose name
+   * and key pair are both ours is ever listed, so one another team named like ours stays.
+   */
+  private async deleteUnusedLaunchTemplates(region: string, signal?: AbortSignal): Promise<void> {
+    const startedAt = new Date();
+    const cutoff = startedAt.getTime() - LAUNCH_TEMPLATE_UNUSED_MS;
+    const [ours, lastUsed] = await Promise.all([
+      this.fleets.ourLaunchTemplates(region),
+      this.launchTemplates.lastUsed(region),
+    ]);
+    const unused = ours.filter((t) => (lastUsed.get(t.id) ?? t.created).getTime() < cutoff);
+    if (unused.length === 0) return;
+    const deleted = await this.fleets.deleteLaunchTemplates(region, unused, { signal });
+    signal?.throwIfAborted();
+    await this.launchTemplates.forget(region, deleted, startedAt);
+    this.log.log({ msg: 'deleted unused launch templates', region, launchTemplateIds: deleted });
   }
 
   /**

@@ -1,15 +1,17 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { Metrics } from './metrics.service';
 
-/** Instances and spot requests in state by region and state, counted at scrape time. */
+/** Instances and spot requests in state by region and state, and the cooldowns running, counted at scrape time. */
 @Injectable()
 export class StateMetrics implements OnModuleInit {
   constructor(
     private readonly metrics: Metrics,
     private readonly instances: InstanceRepository,
     private readonly requests: SpotRequestRepository,
+    private readonly cooldowns: CapacityCooldownRepository,
   ) {}
 
   onModuleInit(): void {
@@ -25,6 +27,25 @@ export class StateMetrics implements OnModuleInit {
         for (const row of await this.requests.countByRegionAndState()) {
           set({ region: row.region, state: row.state, status: row.status }, row.count);
         }
+      },
+    );
+    this.metrics.gauge(
+      'cooldowns_active',
+      'Cooldowns running now (SPEC §11): capacity ones count pools, quota ones (region, lifecycle)',
+      ['kind', 'region', 'lifecycle'],
+      async (set) => {
+        const [capacity, quota] = await Promise.all([this.cooldowns.active(), this.cooldowns.activeQuota()]);
+        const counts = new Map<string, { kind: string; region: string; lifecycle: string; n: number }>();
+        for (const c of [
+          ...capacity.map((x) => ({ kind: 'capacity', region: x.region, lifecycle: x.lifecycle })),
+          ...quota.map((x) => ({ kind: 'quota', region: x.region, lifecycle: x.lifecycle })),
+        ]) {
+          const key = `${c.kind}|${c.region}|${c.lifecycle}`;
+          const entry = counts.get(key) ?? { ...c, n: 0 };
+          entry.n++;
+          counts.set(key, entry);
+        }
+        for (const c of counts.values()) set({ kind: c.kind, region: c.region, lifecycle: c.lifecycle }, c.n);
       },
     );
   }

@@ -10,6 +10,8 @@ export interface PriceEntry {
   type: 'spot';
   /** Set while the spot poller has this pool in a capacity cooldown (SPEC §5): EC2 had no room in it. */
   capacityCooldown?: { until: Date; reason: string };
+  /** Set while the account's spot quota in this region is used up (SPEC §11): no pool of it can launch. */
+  quotaCooldown?: { until: Date; reason: string };
 }
 
 /** A pool EC2 recently could not fill; `az` is `*` for every zone of the region. */
@@ -59,10 +61,18 @@ export function applyRestrictions(list: readonly PriceEntry[], restrictions: rea
 export class PriceCache {
   private current: { entries: PriceEntry[]; updated: Date } | null = null;
   private cooldowns = new Map<string, PoolCooldown>();
+  private quotaCooldowns = new Map<string, { until: Date; reason: string }>();
 
-  /** The pools in cooldown now; they are attached to matching entries whenever the list is read. */
-  setCooldowns(cooldowns: readonly PoolCooldown[]): void {
+  /**
+   * The spot pools in capacity cooldown now, and the regions whose spot quota is in cooldown; they are
+   * attached to matching entries whenever the list is read.
+   */
+  setCooldowns(
+    cooldowns: readonly PoolCooldown[],
+    quota: readonly { region: string; until: Date; reason: string }[] = [],
+  ): void {
     this.cooldowns = new Map(cooldowns.map((c) => [`${c.region}|${c.az}|${c.instanceType}`, c]));
+    this.quotaCooldowns = new Map(quota.map((q) => [q.region, { until: q.until, reason: q.reason }]));
   }
 
   set(entries: readonly PriceEntry[], at: Date = new Date()): void {
@@ -87,13 +97,18 @@ export class PriceCache {
         retryAfterSeconds: 30,
       });
     }
-    if (this.cooldowns.size === 0) return [...this.current.entries];
+    if (this.cooldowns.size === 0 && this.quotaCooldowns.size === 0) return [...this.current.entries];
     const now = Date.now();
     return this.current.entries.map((e) => {
       const c =
         this.cooldowns.get(`${e.region}|${e.zone}|${e.instanceType}`) ??
         this.cooldowns.get(`${e.region}|*|${e.instanceType}`);
-      return c && c.until.getTime() > now ? { ...e, capacityCooldown: { until: c.until, reason: c.reason } } : e;
+      const q = this.quotaCooldowns.get(e.region);
+      return {
+        ...e,
+        ...(c && c.until.getTime() > now ? { capacityCooldown: { until: c.until, reason: c.reason } } : {}),
+        ...(q && q.until.getTime() > now ? { quotaCooldown: q } : {}),
+      };
     });
   }
 

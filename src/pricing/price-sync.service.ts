@@ -72,9 +72,16 @@ export class PriceSync implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async syncOnce(): Promise<void> {
     const started = Date.now();
-    const [cooldowns, lastPolled] = await Promise.all([this.cooldowns.active(), this.prices.lastPolled()]);
-    // The list holds spot prices: only spot capacity cooldowns belong on its entries.
-    this.cache.setCooldowns(cooldowns.filter((c) => c.lifecycle === 'spot'));
+    const [cooldowns, quota, lastPolled] = await Promise.all([
+      this.cooldowns.active(),
+      this.cooldowns.activeQuota(),
+      this.prices.lastPolled(),
+    ]);
+    // The list holds spot prices: only spot cooldowns belong on its entries.
+    this.cache.setCooldowns(
+      cooldowns.filter((c) => c.lifecycle === 'spot'),
+      quota.filter((q) => q.lifecycle === 'spot'),
+    );
     const updated = this.cache.updated();
     if (lastPolled && (!updated || lastPolled.getTime() > updated.getTime())) {
       const rows = await this.prices.list(this.config.regions);

@@ -53,6 +53,32 @@ export class CapacityCooldownRepository {
     );
   }
 
+  /**
+   * A spot interruption warning for these instances (SPEC §11): EC2 is taking its capacity back, so each
+   * one's spot pool goes into a capacity cooldown. Instances not in state are skipped (their pool is not
+   * known here); a redelivered warning only extends the cooldown.
+   */
+  async recordInterrupted(
+    region: string,
+    instanceIds: readonly string[],
+    seconds: number,
+    tx?: EntityManager,
+  ): Promise<number> {
+    if (instanceIds.length === 0) return 0;
+    const rows: unknown[] = await (tx ?? this.db.manager).query(
+      `INSERT INTO capacity_cooldowns (region, az, instance_type, lifecycle, until, reason, worker_type, spot_request_id, created)
+       SELECT DISTINCT ON (az, instance_type) region, az, instance_type, 'spot', clock_timestamp() + make_interval(secs => $3),
+              'spot-interruption', worker_type, '', clock_timestamp()
+       FROM instances WHERE region = $1 AND id = ANY($2::text[]) AND az <> ''
+       ON CONFLICT (region, az, instance_type, lifecycle) DO UPDATE SET
+         until = GREATEST(capacity_cooldowns.until, EXCLUDED.until), reason = EXCLUDED.reason,
+         worker_type = EXCLUDED.worker_type, spot_request_id = EXCLUDED.spot_request_id, created = EXCLUDED.created
+       RETURNING 1`,
+      [region, instanceIds, seconds],
+    );
+    return rows.length;
+  }
+
   /** Cooldowns still running, by region, zone, instance type and lifecycle. */
   active(filter: CooldownFilter = {}, tx?: EntityManager): Promise<CapacityCooldown[]> {
     return (tx ?? this.db.manager).query(

@@ -4,6 +4,9 @@ import { keyPairNameFor } from '../../src/ec2/naming';
 import { EXAMPLE_IMAGE_ID } from '../../src/api/launch/launch-examples';
 import { CapacityCooldownRepository } from '../../src/state/capacity-cooldown.repository';
 import { InstanceRepository } from '../../src/state/instance.repository';
+import { EventHandlerService } from '../../src/event-listener/event-handler.service';
+import { PricingPoller } from '../../src/pricing/pricing-poller.service';
+import { PriceSync } from '../../src/pricing/price-sync.service';
 import { api, bearer, createApiHarness, TOKENS } from './support';
 
 const WT = 'builder';
@@ -158,6 +161,62 @@ describe('launchFleet (SPEC §11)', () => {
 
     expect((await fleet(request).expect(200)).body).toEqual(answer);
     expect(ec2Instances()).toHaveLength(4);
+  });
+
+  it('shows cooldowns in workerTypeHealth, /v1/prices and metrics; a spot interruption warning cools its pool', async () => {
+    h.sandbox.control.setQuota({ region: REGION, lifecycle: 'spot', vcpus: 8 });
+    const answer: Answer = (await fleet(body()).expect(200)).body;
+    const hit = answer.launched[0];
+    await h.get(EventHandlerService).handle({
+      kind: 'notice',
+      eventId: 'interruption-1',
+      region: REGION,
+      notice: 'spot-interruption',
+      instanceIds: [hit.instanceId],
+      action: 'terminate',
+      notBefore: new Date(Date.now() + 120_000),
+      time: new Date(),
+    });
+
+    const health = (await api(h).get(`/v1/worker-types/${WT}/health`).expect(200)).body;
+    expect(health.capacityCooldowns).toEqual([
+      expect.objectContaining({
+        region: REGION,
+        az: hit.availabilityZone,
+        instanceType: hit.instanceType,
+        lifecycle: 'spot',
+        reason: 'spot-interruption',
+      }),
+    ]);
+    expect(health.quotaCooldowns).toEqual([
+      expect.objectContaining({
+        region: REGION,
+        lifecycle: 'spot',
+        reason: 'MaxSpotInstanceCountExceeded',
+        workerType: WT,
+      }),
+    ]);
+
+    await h.get(PricingPoller).pollOnce();
+    await h.get(PriceSync).syncOnce();
+    const prices: {
+      region: string;
+      zone: string;
+      instanceType: string;
+      capacityCooldown?: object;
+      quotaCooldown?: object;
+    }[] = (await api(h).get('/v1/prices').expect(200)).body;
+    const east = prices.filter((p) => p.region === REGION);
+    expect(east.length).toBeGreaterThan(0);
+    expect(east.every((p) => p.quotaCooldown)).toBe(true);
+    expect(prices.filter((p) => p.region !== REGION).some((p) => p.quotaCooldown)).toBe(false);
+    expect(east.filter((p) => p.capacityCooldown).map((p) => `${p.zone}|${p.instanceType}`)).toEqual([
+      `${hit.availabilityZone}|${hit.instanceType}`,
+    ]);
+
+    const metrics = (await api(h).get('/metrics').expect(200)).text;
+    expect(metrics).toContain(`ec2_manager_cooldowns_active{kind="capacity",region="${REGION}",lifecycle="spot"} 1`);
+    expect(metrics).toContain(`ec2_manager_cooldowns_active{kind="quota",region="${REGION}",lifecycle="spot"} 1`);
   });
 
   it('refuses bad input with one 400 naming every reason, launching nothing', async () => {

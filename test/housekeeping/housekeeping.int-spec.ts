@@ -1,7 +1,9 @@
-import { EC2Client, ImportKeyPairCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, EC2Client, ImportKeyPairCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { Ec2Gateway } from '../../src/ec2/ec2-gateway.service';
+import { Ec2FleetGateway } from '../../src/ec2/fleet-gateway.service';
+import { LaunchTemplateRepository } from '../../src/state/launch-template.repository';
 import { WorkerTypePolicyRepository } from '../../src/state/worker-type-policy.repository';
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { HousekeepingService } from '../../src/housekeeping/housekeeping.service';
@@ -152,6 +154,46 @@ describe('housekeeping (SPEC §6)', () => {
       [REGION],
     );
     expect(recorded).toEqual([...ours].sort().map((id) => ({ instance_id: id, reason: 'stopped' })));
+  });
+
+  it('should delete our launch templates unused for a day, and never one that only looks like ours', async () => {
+    const fleets = h.get(Ec2FleetGateway);
+    const used = h.get(LaunchTemplateRepository);
+    const spec = (ImageId: string) => ({ ImageId, KeyName: key });
+    const stale = await fleets.ensureLaunchTemplate(REGION, WT, spec('ami-0123456789abcdef0'));
+    const fresh = await fleets.ensureLaunchTemplate(REGION, WT, spec('ami-0123456789abcdef1'));
+    for (const t of [stale, fresh])
+      await used.recordUse({ region: REGION, name: t.name, templateId: t.id, workerType: WT });
+    // Named exactly like ours, but it launches with another team's key pair.
+    const client = new EC2Client({
+      region: REGION,
+      endpoint: h.sandbox.endpoints.ec2,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const foreign = await client.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: `${h.config.managerId}/${WT}/0123456789abcdef`,
+        LaunchTemplateData: { ImageId: 'ami-0123456789abcdef0', KeyName: `other-team:${WT}:abcdef0` },
+      }),
+    );
+    client.destroy();
+    const foreignId = foreign.LaunchTemplate!.LaunchTemplateId!;
+    await used.recordUse({ region: REGION, name: 'mixed-up', templateId: foreignId, workerType: WT });
+    await h.dataSource.query(
+      `UPDATE launch_templates SET last_used = now() - interval '25 hours' WHERE template_id = ANY($1)`,
+      [[stale.id, foreignId]],
+    );
+
+    expect(await hk.sweepRegion(REGION)).toMatchObject({ error: null });
+
+    const left = (h.sandbox.control.state({ region: REGION }).regions[REGION].launchTemplates ?? []).map(
+      (t) => t.launchTemplateId,
+    );
+    expect(left.sort()).toEqual([fresh.id, foreignId].sort());
+    expect((await used.lastUsed(REGION)).has(stale.id)).toBe(false);
+    // Used again: found by its name, made again where it was deleted.
+    const again = await fleets.ensureLaunchTemplate(REGION, WT, spec('ami-0123456789abcdef0'));
+    expect(again).toMatchObject({ name: stale.name, created: true });
   });
 
   it('should add what EC2 has and state lacks, and remove what state has and EC2 lacks', async () => {

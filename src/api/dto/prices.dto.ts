@@ -32,6 +32,12 @@ export class PriceEntryDto {
     description: 'Present while EC2 has recently had no spot capacity in this pool: do not ask for it before `until`',
   })
   capacityCooldown?: CapacityCooldownInfoDto;
+  @ApiPropertyOptional({
+    type: CapacityCooldownInfoDto,
+    description:
+      "Present while the account's spot quota in this region is used up (EC2 answered e.g. MaxSpotInstanceCountExceeded): no spot pool of the region launches before `until`",
+  })
+  quotaCooldown?: CapacityCooldownInfoDto;
 }
 
 function numeric(value: unknown): number | undefined {

@@ -61,11 +61,29 @@ export class CapacityCooldownDto {
   @ApiProperty({ example: 'us-east-1a', description: 'The zone, or `*` when the failed request named none' })
   az!: string;
   @ApiProperty({ example: 'c5.large' }) instanceType!: string;
+  @ApiProperty({ enum: ['spot', 'on-demand'] }) lifecycle!: string;
   @ApiProperty({ description: 'Do not ask for this pool before this time' }) until!: Date;
-  @ApiProperty({ example: 'capacity-not-available', description: "EC2's status code of the cancelled request" })
+  @ApiProperty({
+    example: 'capacity-not-available',
+    description:
+      "Why: the status code of a spot request the poller cancelled, EC2's error code for a fleet's pool " +
+      '(`InsufficientInstanceCapacity`, `UnfulfillableCapacity`), or `spot-interruption`',
+  })
   reason!: string;
-  @ApiProperty({ example: 'sir-abcd1234', description: 'The request the spot poller cancelled' })
+  @ApiProperty({ example: 'sir-abcd1234', description: "The request the spot poller cancelled ('' otherwise)" })
   spotRequestId!: string;
+  @ApiProperty() created!: Date;
+}
+
+/** An account quota EC2 said is used up for a lifecycle in a region (SPEC §11). */
+export class QuotaCooldownDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ enum: ['spot', 'on-demand'] }) lifecycle!: string;
+  @ApiProperty({ description: 'Launches of this lifecycle in this region are not asked for before this time' })
+  until!: Date;
+  @ApiProperty({ example: 'VcpuLimitExceeded', description: "EC2's error code" }) reason!: string;
+  @ApiProperty({ description: "EC2's message" }) message!: string;
+  @ApiProperty({ example: 'builder', description: 'The worker type whose launch ran into it' }) workerType!: string;
   @ApiProperty() created!: Date;
 }
 
@@ -98,9 +116,16 @@ export class WorkerTypeHealthDto {
   terminationNotices!: TerminationNoticeDto[];
   @ApiProperty({
     type: [CapacityCooldownDto],
-    description: 'Spot pools where its requests found no capacity: EC2 cannot give them for a while',
+    description:
+      'Pools where its launches found no capacity, or its spot instances were interrupted: EC2 cannot give them for a while',
   })
   capacityCooldowns!: CapacityCooldownDto[];
+  @ApiProperty({
+    type: [QuotaCooldownDto],
+    description:
+      "Account quotas used up (every worker type's launches of that lifecycle and region wait), kept apart from capacity",
+  })
+  quotaCooldowns!: QuotaCooldownDto[];
   @ApiProperty({
     type: [FailedSpotRequestDto],
     description:

@@ -123,9 +123,7 @@ export class FleetService {
     const region = body.Region;
     const spec = body.LaunchSpecification as FleetLaunchSpec;
     const pools = await this.pools(region, body.Candidates);
-    const template = await this.call(workerType, 'ec2', () =>
-      this.fleets.ensureLaunchTemplate(region, workerType, spec),
-    );
+    let template = await this.call(workerType, 'ec2', () => this.fleets.ensureLaunchTemplate(region, workerType, spec));
     const lifecycles: Lifecycle[] =
       body.Capacity === 'spot' ? ['spot'] : body.Capacity === 'on-demand' ? ['on-demand'] : ['spot', 'on-demand'];
     const strategy = (lifecycle: Lifecycle): string =>
@@ -144,9 +142,19 @@ export class FleetService {
       maxPrice: body.MaxSpotPrice === undefined ? undefined : formatPrice(body.MaxSpotPrice),
       clientToken,
     });
-    await this.call(workerType, 'dry-run', () =>
-      this.fleets.createFleet(region, ask(lifecycles[0], pools, body.Count, body.ClientToken), { dryRun: true }),
-    );
+    const dryRun = () =>
+      this.call(workerType, 'dry-run', () =>
+        this.fleets.createFleet(region, ask(lifecycles[0], pools, body.Count, body.ClientToken), { dryRun: true }),
+      );
+    try {
+      await dryRun();
+    } catch (err) {
+      // Housekeeping deleted the template (unused for a day) between finding it and using it: make it again.
+      if ((err as { details?: { ec2Code?: string } }).details?.ec2Code !== 'InvalidLaunchTemplateId.NotFound')
+        throw err;
+      template = await this.call(workerType, 'ec2', () => this.fleets.ensureLaunchTemplate(region, workerType, spec));
+      await dryRun();
+    }
     await this.templates.recordUse({ region, name: template.name, templateId: template.id, workerType });
 
     const grant = await this.policy.reserve(workerType, body.Count);
