@@ -76,15 +76,13 @@ describe('API reads', () => {
         },
       ],
     });
-    await api(h)
-      .get('/v1/worker-types/other/health')
-      .expect(200, {
-        workerType: 'other',
-        terminationNotices: [],
-        capacityCooldowns: [],
-        quotaCooldowns: [],
-        failedRequests: [],
-      });
+    await api(h).get('/v1/worker-types/other/health').expect(200, {
+      workerType: 'other',
+      terminationNotices: [],
+      capacityCooldowns: [],
+      quotaCooldowns: [],
+      failedRequests: [],
+    });
   });
 
   it('refuses a malformed worker type with 400 naming it', async () => {
