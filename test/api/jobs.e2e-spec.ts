@@ -70,6 +70,7 @@ describe('API views of the periodic jobs', () => {
         region: REGION,
         az: zone,
         instanceType: 'c5.large',
+        lifecycle: 'spot',
         until: expect.any(String),
         reason: 'capacity-not-available',
         spotRequestId: id,
