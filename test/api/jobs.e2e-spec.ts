@@ -77,8 +77,12 @@ describe('API views of the periodic jobs', () => {
         created: expect.any(String),
       },
     ]);
-    await api(h)
-      .get('/v1/worker-types/other/health')
-      .expect(200, { workerType: 'other', terminationNotices: [], capacityCooldowns: [], failedRequests: [] });
+    await api(h).get('/v1/worker-types/other/health').expect(200, {
+      workerType: 'other',
+      terminationNotices: [],
+      capacityCooldowns: [],
+      quotaCooldowns: [],
+      failedRequests: [],
+    });
   });
 });
