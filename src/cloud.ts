@@ -2,6 +2,13 @@ import { AppConfig } from './config/app-config';
 
 export interface ResolvedCloud {
   config: AppConfig;
+  /** Where the clouds's APIs are, for the start-up summary. */
+  where: string;
+  /**
+   * A sandbox this process just started: it lives in memory, so nothing the state database remembers of
+   * an earlier run exists in it.
+   */
+  fresh: boolean;
   /** Stops the sandbox this process started, if any. */
   stop(): Promise<void>;
 }
@@ -15,7 +22,8 @@ export async function resolveCloud(
   config: AppConfig,
   log: (entry: Record<string, unknown>) => void,
 ): Promise<ResolvedCloud> {
-  if (!config.inProcessSandbox) return { config, stop: () => Promise.resolve() };
+  if (!config.inProcessSandbox)
+    return { config, where: describeEndpoints(config), fresh: false, stop: () => Promise.resolve() };
   const { startSandbox } = await import('./sandbox');
   const sandbox = await startSandbox({
     port: config.sandboxPort,
@@ -25,5 +33,18 @@ export async function resolveCloud(
     log: (entry) => log({ ...entry, component: 'sandbox' }),
   });
   log({ msg: 'sandbox cloud started', ...sandbox.endpoints });
-  return { config: config.withEndpoints(sandbox.endpoints), stop: () => sandbox.stop() };
+  const { ec2, sqs, control } = sandbox.endpoints;
+  return {
+    config: config.withEndpoints(sandbox.endpoints),
+    where: `sandbox in this process: EC2 ${ec2}, SQS ${sqs}, control ${control}`,
+    fresh: true,
+    stop: () => sandbox.stop(),
+  };
+}
+
+function describeEndpoints(config: AppConfig): string {
+  const { ec2, sqs, events } = config.endpoints;
+  const what = config.awsMode === 'sandbox' ? 'sandbox' : 'AWS';
+  if (!ec2 && !sqs && !events) return `${what} (standard endpoints and credential chain)`;
+  return `${what} at EC2 ${ec2 ?? 'standard'}, SQS ${sqs ?? 'standard'}, EventBridge ${events ?? 'standard'}`;
 }

@@ -2,15 +2,23 @@ import './instrument';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
 import { Logger } from 'nestjs-pino';
-import { ApiClients, DEVELOPMENT_CLIENT_ID } from './api/auth/api-clients.service';
+import { DataSource } from 'typeorm';
+import { DEVELOPMENT_CLIENT_ID } from './api/auth/api-clients.service';
+import { loadDevelopmentToken } from './api/auth/development-token';
 import { AppModule } from './app.module';
 import { AppConfig, loadConfig } from './config/app-config';
 import { InvalidConfigError } from './config/env';
 import { configureApp, HTTP_APP_OPTIONS } from './configure-app';
 import { resolveCloud } from './cloud';
+import { dataDirOf } from './data-dir';
 import { resolveDatabase } from './database';
 import { createBootLogger } from './logging/logging';
+import { ServiceLogger } from './logging/service-logger';
+import { startupSummary } from './logging/startup-summary';
+import { removeServiceFile, writeServiceFile } from './service-file';
+import { CloudStateRepository } from './state/cloud-state.repository';
 
 function readConfig(): AppConfig {
   try {
@@ -31,8 +39,10 @@ async function main(): Promise<void> {
   // (an embedded Postgres already started stops on exit).
   let parentGone = (): void => process.exit(1);
   if (process.send) process.once('disconnect', () => parentGone());
-  const config = readConfig();
+  let config = readConfig();
   const boot = createBootLogger(config);
+  const development = config.awsMode === 'sandbox' ? await loadDevelopmentToken(dataDirOf(config)) : undefined;
+  if (development) config = config.withDevelopmentToken(development.token);
   const database = await resolveDatabase(config, (line) => boot.info({ context: 'Database' }, line));
   const cloud = await resolveCloud(database.config, (entry) => boot.info({ context: 'Sandbox', ...entry }));
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(cloud.config), {
@@ -40,8 +50,20 @@ async function main(): Promise<void> {
     bufferLogs: true,
   });
   const logger = app.get(Logger);
-  app.useLogger(logger);
+  app.useLogger(new ServiceLogger(logger));
   configureApp(app);
+
+  if (cloud.fresh) {
+    // The sandbox lives in memory and was just made; the database outlives it. Whatever the database
+    // says of the cloud's present describes a cloud that is gone: forget it before anything reads it.
+    const forgotten = await app.get(DataSource).transaction((tx) => app.get(CloudStateRepository).forgetCloud(tx));
+    const line = {
+      msg: 'the sandbox cloud is new (it lives in memory): forgot what the database knew of the previous one',
+      ...forgotten,
+    };
+    if (Object.values(forgotten).some((n) => n > 0)) logger.log(line, 'Main');
+    else logger.debug(line, 'Main');
+  }
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -50,6 +72,7 @@ async function main(): Promise<void> {
     logger.log({ msg: 'shutting down', signal }, 'Main');
     app
       .close()
+      .then(() => removeServiceFile(cloud.config))
       .then(() => cloud.stop())
       .then(() => database.stop())
       .then(() => process.exit(0))
@@ -65,21 +88,20 @@ async function main(): Promise<void> {
     shutdown('parent gone');
   };
 
-  await app.listen(config.port);
-  logger.log({ msg: 'ec2-manager listening', url: `http://127.0.0.1:${config.port}`, regions: config.regions }, 'Main');
-  const developmentToken = app.get(ApiClients).developmentToken;
-  if (developmentToken) {
-    // The one place a token is ever written out: a fresh one per start, for the person at the sandbox.
-    logger.log(
-      {
-        msg: 'sandbox development client: authorise Swagger UI with this bearer token',
-        swaggerUi: `http://127.0.0.1:${config.port}/api`,
-        clientId: DEVELOPMENT_CLIENT_ID,
-        scopes: ['ec2-manager:*'],
-        bearerToken: developmentToken,
-      },
-      'Main',
-    );
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address() as AddressInfo;
+  const summary = startupSummary({
+    mode: config.awsMode,
+    address,
+    database: database.where,
+    cloud: cloud.where,
+    regions: config.regions,
+    development: development && { clientId: DEVELOPMENT_CLIENT_ID, token: development.token, file: development.file },
+  });
+  if (config.logFormat === 'pretty') logger.log(summary.text, 'Main');
+  else logger.log({ msg: 'ec2-manager listening', ...summary.fields }, 'Main');
+  if (database.embedded || cloud.fresh) {
+    await writeServiceFile(cloud.config, { pid: process.pid, url: summary.fields.url as string });
   }
 }
 

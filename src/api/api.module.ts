@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AwsModule } from '../aws/aws.module';
 import { Ec2Module } from '../ec2/ec2.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { LaunchPolicyModule } from '../launch-policy/launch-policy.module';
 import { PricingModule } from '../pricing/pricing.module';
 import { ResourcesModule } from '../resources/resources.module';
@@ -11,6 +12,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { InsightController } from './insight.controller';
 import { InternalController } from './internal.controller';
 import { QueuesService } from './internal.service';
+import { JobsService } from './jobs.service';
 import { MetaController, RootController } from './meta.controller';
 import { RegionPipe } from './params';
 import { PricesController } from './prices.controller';
@@ -28,7 +30,7 @@ import { TerminationService } from './termination.service';
 
 /** The REST API of SPEC §8. */
 @Module({
-  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricingModule, LaunchPolicyModule],
+  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricingModule, LaunchPolicyModule, JobsModule],
   controllers: [
     RootController,
     MetaController,
@@ -45,6 +47,7 @@ import { TerminationService } from './termination.service';
     { provide: APP_GUARD, useClass: AuthGuard },
     WorkerTypesService,
     QueuesService,
+    JobsService,
     RegionPipe,
     LaunchBodyPipe,
     FleetBodyPipe,

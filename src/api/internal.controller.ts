@@ -1,6 +1,6 @@
-import { Controller, Get, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AppConfig } from '../config/app-config';
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AppConfig, JOB_NAMES } from '../config/app-config';
 import { DatabaseStatusService } from '../state/database-status.service';
 import { HousekeepingRepository } from '../state/housekeeping.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
@@ -10,6 +10,7 @@ import {
   DbPoolStatsDto,
   EbsUsageDto,
   HousekeepingOutcomeDto,
+  JobPassDto,
   QueueStatsDto,
   RegionIdsDto,
   RegionsDto,
@@ -17,6 +18,7 @@ import {
 import { AllStateDto } from './dto/state.dto';
 import { Endpoint } from './endpoint.decorator';
 import { QueuesService } from './internal.service';
+import { JobsService } from './jobs.service';
 import { WorkerTypesService } from './worker-types.service';
 
 const INTERNALS = 'internals';
@@ -33,6 +35,7 @@ export class InternalController {
     private readonly workerTypes: WorkerTypesService,
     private readonly queues: QueuesService,
     private readonly housekeeping: HousekeepingRepository,
+    private readonly jobs: JobsService,
   ) {}
 
   @Get('regions')
@@ -137,5 +140,26 @@ export class InternalController {
       tagged: o.tagged,
       error: o.error,
     }));
+  }
+
+  @Post('jobs/:name')
+  @HttpCode(200)
+  @Endpoint({
+    operationId: 'runJob',
+    summary: 'Runs one pass of a periodic job now and answers what it did',
+    description:
+      `Runs one pass of a periodic job (${JOB_NAMES.map((j) => `\`${j}\``).join(', ')}) on the replica that answers, under the ` +
+      "job's leader lock like a scheduled pass (so never beside another pass of it), whether or not the job " +
+      'is scheduled on this replica (`*_ENABLED`) and however recently it ran. It answers when the pass ends: ' +
+      '`result` `ran` with the counts of its log line, `failed` with the error, or `aborted` when the replica ' +
+      'lost the leader lock mid-way. `npm run job -- <name>` beside a running sandbox service calls this.',
+    scope: INTERNALS,
+    notFound: 'there is no job of that name',
+    unavailable: 'a pass of the job is running now (on this or another replica): ask again after Retry-After',
+  })
+  @ApiParam({ name: 'name', enum: JOB_NAMES })
+  @ApiOkResponse({ type: JobPassDto })
+  runJob(@Param('name') name: string): Promise<JobPassDto> {
+    return this.jobs.runNow(name);
   }
 }

@@ -14,6 +14,11 @@ export interface JobSchedule {
 }
 export type LogFormat = 'json' | 'pretty';
 
+/** What is decided at start rather than read from the environment. */
+interface ResolvedAtStart {
+  developmentToken?: string;
+}
+
 export interface ApiClientConfig {
   clientId: string;
   tokenSha256: string;
@@ -25,7 +30,10 @@ export interface ApiClientConfig {
  * Built once at boot from `process.env` (see `loadConfig`), or in tests from an object literal.
  */
 export class AppConfig {
-  constructor(private readonly env: Env) {}
+  constructor(
+    private readonly env: Env,
+    private readonly resolved: ResolvedAtStart = {},
+  ) {}
 
   static fromEnv(raw: Record<string, string | undefined>): AppConfig {
     return new AppConfig(validateEnv(raw));
@@ -39,42 +47,58 @@ export class AppConfig {
     return AppConfig.fromEnv(raw);
   }
 
+  private with(settings: Partial<Env>, resolved: ResolvedAtStart = {}): AppConfig {
+    return new AppConfig(Object.assign(new Env(), this.env, settings), { ...this.resolved, ...resolved });
+  }
+
   /** The same settings with the database URL resolved (e.g. to the embedded Postgres just started). */
   withDatabaseUrl(url: string): AppConfig {
-    return new AppConfig(Object.assign(new Env(), this.env, { DATABASE_URL: url }));
+    return this.with({ DATABASE_URL: url });
   }
 
   /** The same settings with the AWS endpoints resolved (e.g. to the sandbox just started). */
   withEndpoints(endpoints: { ec2: string; sqs: string; events: string; pricing?: string }): AppConfig {
-    return new AppConfig(
-      Object.assign(new Env(), this.env, {
-        EC2_ENDPOINT: endpoints.ec2,
-        SQS_ENDPOINT: endpoints.sqs,
-        EVENTS_ENDPOINT: endpoints.events,
-        PRICING_ENDPOINT: endpoints.pricing ?? this.env.PRICING_ENDPOINT,
-      }),
-    );
+    return this.with({
+      EC2_ENDPOINT: endpoints.ec2,
+      SQS_ENDPOINT: endpoints.sqs,
+      EVENTS_ENDPOINT: endpoints.events,
+      PRICING_ENDPOINT: endpoints.pricing ?? this.env.PRICING_ENDPOINT,
+    });
   }
 
   /** The same settings writing log lines in this format. */
   withLogFormat(format: LogFormat): AppConfig {
-    return new AppConfig(Object.assign(new Env(), this.env, { LOG_FORMAT: format }));
+    return this.with({ LOG_FORMAT: format });
   }
 
   /** The same settings with no periodic job scheduled (`npm run job` runs one pass by hand). */
   withJobsDisabled(): AppConfig {
-    return new AppConfig(
-      Object.assign(new Env(), this.env, {
-        SPOT_POLL_ENABLED: false,
-        HOUSEKEEPING_ENABLED: false,
-        PRICING_ENABLED: false,
-        TERMINATION_REASONS_ENABLED: false,
-      }),
-    );
+    return this.with({
+      SPOT_POLL_ENABLED: false,
+      HOUSEKEEPING_ENABLED: false,
+      PRICING_ENABLED: false,
+      TERMINATION_REASONS_ENABLED: false,
+    });
+  }
+
+  /** The same settings with the sandbox development client's token (kept in the data directory by main.ts). */
+  withDevelopmentToken(token: string): AppConfig {
+    return this.with({}, { developmentToken: token });
   }
 
   get port(): number {
     return this.env.PORT;
+  }
+  /** The address the API listens on: loopback for the sandbox on a laptop, every interface in a cluster. */
+  get host(): string {
+    return this.env.HOST ?? (this.env.AWS_MODE === 'sandbox' ? '127.0.0.1' : '0.0.0.0');
+  }
+  /**
+   * The sandbox development client's token: the one main.ts keeps in the data directory, or (tests, or
+   * before main.ts resolved it) none, in which case ApiClients makes one up for this process.
+   */
+  get developmentToken(): string | undefined {
+    return this.resolved.developmentToken;
   }
   get databaseUrl(): string | undefined {
     return this.env.DATABASE_URL;

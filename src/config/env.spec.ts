@@ -26,6 +26,19 @@ describe('configuration', () => {
     expect(config.deadLetterQueueName).toBe('ec2-events-dead');
   });
 
+  it('listens on loopback in sandbox mode and on every interface in aws mode, unless HOST says', () => {
+    expect(AppConfig.fromEnv({}).host).toBe('127.0.0.1');
+    const aws = {
+      AWS_MODE: 'aws',
+      REGIONS: 'us-east-1',
+      MANAGER_ID: 'm',
+      INSTANCE_PUBKEY: AppConfig.forTest().instancePubkey,
+    };
+    expect(AppConfig.fromEnv(aws).host).toBe('0.0.0.0');
+    expect(AppConfig.fromEnv({ ...aws, HOST: '10.0.0.7' }).host).toBe('10.0.0.7');
+    expect(AppConfig.fromEnv({ HOST: '::' }).host).toBe('::');
+  });
+
   it('parses numbers, lists and booleans', () => {
     const config = AppConfig.fromEnv({
       PORT: '8080',
@@ -44,6 +57,7 @@ describe('configuration', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
+    [{ HOST: 'localhost' }, 'HOST'],
     [{ REGIONS: '' }, 'REGIONS'],
     [{ REGIONS: 'us-east-1,mars' }, 'REGIONS'],
     [{ MANAGER_ID: 'has:colon' }, 'MANAGER_ID'],

@@ -6,6 +6,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsIP,
   IsNotEmpty,
   IsNumber,
   IsOptional,
@@ -43,6 +44,8 @@ function toBoolean({ value }: { value: unknown }): unknown {
  */
 export class Env {
   @Type(() => Number) @IsInt() @Min(0) @Max(65535) PORT = 5555;
+  /** Default by mode (AppConfig.host): 127.0.0.1 in sandbox mode, 0.0.0.0 in aws mode. */
+  @IsOptional() @IsIP(undefined, { message: 'HOST must be an IP address such as 127.0.0.1 or 0.0.0.0' }) HOST?: string;
 
   @IsOptional()
   @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })

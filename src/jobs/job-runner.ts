@@ -20,6 +20,17 @@ export type TickResult =
   | 'recent'
   | 'stopped';
 
+/** One pass as its caller sees it: how it ended and, when it ran, when, for how long and what it did. */
+export interface JobPass {
+  result: TickResult;
+  started?: Date;
+  ms?: number;
+  /** The fields of the run's log line (what it did), for a run that finished. */
+  summary?: Record<string, unknown>;
+  /** Why a failed or aborted run stopped. */
+  error?: string;
+}
+
 export interface JobRunRecord {
   started: Date;
   /** When the work returned; for an aborted run that may be well after the lock was lost. */
@@ -61,7 +72,7 @@ export class JobRunner<T> {
   /** This replica's recent runs, oldest first. */
   readonly history: JobRunRecord[] = [];
   private readonly log: Logger;
-  private current: Promise<TickResult> | null = null;
+  private current: Promise<JobPass> | null = null;
   private stopped = false;
 
   constructor(private readonly options: JobRunnerOptions<T>) {
@@ -81,8 +92,17 @@ export class JobRunner<T> {
    * the leader lock is always taken. Never rejects.
    */
   tick(force = false): Promise<TickResult> {
-    if (this.stopped) return Promise.resolve('stopped');
-    if (this.current) return Promise.resolve('busy');
+    return this.pass(force).then((p) => p.result);
+  }
+
+  /** One pass now, asked for by hand (an operator, `npm run job`): `tick(true)` with what the run did. */
+  runNow(): Promise<JobPass> {
+    return this.pass(true);
+  }
+
+  private pass(force: boolean): Promise<JobPass> {
+    if (this.stopped) return Promise.resolve({ result: 'stopped' });
+    if (this.current) return Promise.resolve({ result: 'busy' });
     const run = this.run(force).finally(() => {
       this.current = null;
     });
@@ -104,7 +124,7 @@ export class JobRunner<T> {
     await this.current;
   }
 
-  private async run(force: boolean): Promise<TickResult> {
+  private async run(force: boolean): Promise<JobPass> {
     const { name, leader, runs, intervalSeconds, metrics } = this.options;
     let started: Date | undefined;
     try {
@@ -138,13 +158,14 @@ export class JobRunner<T> {
       if (!locked.acquired || locked.result === RECENT) {
         metrics.jobRuns.inc({ job: name, outcome: 'skipped' });
         this.log.debug({ msg: 'skipped: another replica leads or ran it lately', job: name });
-        return locked.acquired ? 'recent' : 'not-leader';
+        return { result: locked.acquired ? 'recent' : 'not-leader' };
       }
       const ms = Date.now() - started!.getTime();
       metrics.jobRuns.inc({ job: name, outcome: 'ok' });
       metrics.jobDuration.observe({ job: name }, ms / 1000);
-      this.log.log({ msg: `${name} done`, job: name, ms, ...this.options.summary(locked.result) });
-      return 'ran';
+      const summary = this.options.summary(locked.result);
+      this.log.log({ msg: `${name} done`, job: name, ms, ...summary });
+      return { result: 'ran', started, ms, summary };
     } catch (err) {
       const ms = started ? Date.now() - started.getTime() : undefined;
       if (ms !== undefined) metrics.jobDuration.observe({ job: name }, ms / 1000);
@@ -152,12 +173,12 @@ export class JobRunner<T> {
         this.log.warn({ msg: `${name} aborted`, job: name, ms, why: 'leader lock lost', err });
         reportError(err, { level: 'warning', tags: { job: name } });
         metrics.jobRuns.inc({ job: name, outcome: 'aborted' });
-        return 'aborted';
+        return { result: 'aborted', started, ms, error: errorMessage(err) };
       }
       this.log.error({ msg: `${name} failed`, job: name, ms, err });
       reportError(err, { tags: { job: name } });
       metrics.jobRuns.inc({ job: name, outcome: 'failed' });
-      return 'failed';
+      return { result: 'failed', started, ms, error: errorMessage(err) };
     }
   }
 }

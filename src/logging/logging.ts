@@ -20,7 +20,13 @@ export function pinoOptions(config: AppConfig): LoggerOptions {
       ? {
           transport: {
             target: 'pino-pretty',
-            options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,managerId' },
+            options: {
+              singleLine: true,
+              translateTime: 'SYS:HH:MM:ss.l',
+              ignore: 'pid,hostname,service,managerId',
+              // Only `err` holds an error; a field such as an outcome's `error: null` is data, on the line.
+              errorLikeObjectKeys: ['err'],
+            },
           },
         }
       : { timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } }),

@@ -5,6 +5,7 @@ import { dataSourceOptions } from './data-source';
 import { EventLogRepository } from './event-log.repository';
 import { InstanceRepository } from './instance.repository';
 import { CapacityCooldownRepository } from './capacity-cooldown.repository';
+import { CloudStateRepository } from './cloud-state.repository';
 import { FailedSpotRequestRepository } from './failed-spot-request.repository';
 import { DatabaseStatusService } from './database-status.service';
 import { HousekeepingRepository } from './housekeeping.repository';
@@ -40,6 +41,7 @@ const REPOSITORIES = [
   FleetLaunchRepository,
   LaunchTemplateRepository,
   LaunchOutcomeRepository,
+  CloudStateRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
+import { newDevelopmentToken } from './development-token';
 import { SCOPE_PREFIX } from './scopes';
 
 export interface ApiClient {
@@ -20,8 +21,9 @@ export function sha256(token: string): Buffer {
 
 /**
  * The callers allowed to change things (API_CLIENTS), known only by the SHA-256 of their tokens. In
- * sandbox mode a development client holding every scope is added, with a token made fresh at each
- * start: printed once by main.ts, never logged anywhere else.
+ * sandbox mode a development client holding every scope is added, with the token main.ts keeps in the
+ * data directory (made up for this process when there is none, as in tests): shown by main.ts's start-up
+ * summary, never logged anywhere else.
  */
 @Injectable()
 export class ApiClients {
@@ -37,7 +39,7 @@ export class ApiClients {
       tokenSha256: Buffer.from(c.tokenSha256, 'hex'),
     }));
     if (config.awsMode === 'sandbox') {
-      this.developmentToken = randomBytes(24).toString('base64url');
+      this.developmentToken = config.developmentToken ?? newDevelopmentToken();
       this.clients.push({
         clientId: DEVELOPMENT_CLIENT_ID,
         scopes: [`${SCOPE_PREFIX}*`],

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { JOB_NAMES } from '../../config/app-config';
 
 export class PingDto {
   @ApiProperty({ example: true }) alive!: boolean;
@@ -94,4 +95,24 @@ export class KeyPairDto {
     description: 'Where it now exists: every region',
   })
   regions!: string[];
+}
+
+export class JobPassDto {
+  @ApiProperty({ enum: JOB_NAMES, example: 'housekeeping' }) job!: string;
+  @ApiProperty({
+    enum: ['ran', 'failed', 'aborted'],
+    description: '`failed`: the job threw (`error` says why); `aborted`: the replica lost the leader lock mid-way',
+  })
+  result!: 'ran' | 'failed' | 'aborted';
+  @ApiProperty() started!: Date;
+  @ApiProperty({ example: 412 }) durationMs!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: "What the pass did (the fields of its log line), when it ran; e.g. housekeeping's counts",
+    example: { regions: 3, zombiesKilled: 0, missingInstances: 2, extraneousInstances: 0, tagged: 4 },
+  })
+  outcome!: Record<string, unknown> | null;
+  @ApiProperty({ type: String, nullable: true, example: null }) error!: string | null;
 }
