@@ -160,5 +160,11 @@ function annotateErrors(client: AnyClient, region: string): void {
 function callOutcome(code: string | undefined): string {
   if (code === 'DryRunOperation') return 'dry-run';
   if (code === 'RequestLimitExceeded' || code === 'Throttling') return 'throttled';
+  // An answer, not a failure: setup asking whether a queue or rule exists yet, EC2's describe lagging its
+  // launches, an id already gone. An alert on `error` must not fire on them.
+  if (code && NOT_FOUND.test(code)) return 'not-found';
   return code ? 'error' : 'failed';
 }
+
+/** `InvalidInstanceID.NotFound`, `QueueDoesNotExist`, `AWS.SimpleQueueService.NonExistentQueue`, `ResourceNotFoundException`... */
+const NOT_FOUND = /NotFound|DoesNotExist|NonExistent/;

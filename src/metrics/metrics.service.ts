@@ -36,7 +36,7 @@ export class Metrics {
 
   readonly awsCalls = new Counter({
     name: `${PREFIX}aws_calls_total`,
-    help: 'AWS API calls (after retries), by service, region, operation and outcome',
+    help: 'AWS API calls (after retries), by service, region, operation and outcome (success, not-found, dry-run, throttled, error; failed: no AWS answer)',
     labelNames: ['service', 'region', 'operation', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -1,10 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
 import { InstanceRepository } from '../state/instance.repository';
+import { JobRunRepository } from '../state/job-run.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { Metrics } from './metrics.service';
 
-/** Instances and spot requests in state by region and state, and the cooldowns running, counted at scrape time. */
+/** Instances and spot requests in state, the cooldowns running, and how long ago each job last succeeded, read at scrape time. */
 @Injectable()
 export class StateMetrics implements OnModuleInit {
   constructor(
@@ -12,6 +13,7 @@ export class StateMetrics implements OnModuleInit {
     private readonly instances: InstanceRepository,
     private readonly requests: SpotRequestRepository,
     private readonly cooldowns: CapacityCooldownRepository,
+    private readonly runs: JobRunRepository,
   ) {}
 
   onModuleInit(): void {
@@ -46,6 +48,14 @@ export class StateMetrics implements OnModuleInit {
           counts.set(key, entry);
         }
         for (const c of counts.values()) set({ kind: c.kind, region: c.region, lifecycle: c.lifecycle }, c.n);
+      },
+    );
+    this.metrics.gauge(
+      'job_last_success_age_seconds',
+      'Seconds since each periodic job last finished a run successfully, on any replica',
+      ['job'],
+      async (set) => {
+        for (const row of await this.runs.secondsSinceSuccess()) set({ job: row.name }, row.seconds);
       },
     );
   }

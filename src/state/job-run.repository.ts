@@ -41,7 +41,8 @@ export class JobRunRepository {
    */
   async finish(token: JobRunToken, ok: boolean, error: string | null, tx?: EntityManager): Promise<void> {
     await (tx ?? this.db.manager).query(
-      `UPDATE job_runs SET finished = clock_timestamp(), ok = $4, error = $5
+      `UPDATE job_runs SET finished = clock_timestamp(), ok = $4, error = $5,
+         last_succeeded = CASE WHEN $4 THEN clock_timestamp() ELSE last_succeeded END
        WHERE name = $1 AND runner = $2 AND started = $3::timestamptz`,
       [token.name, token.runner, token.started, ok, error],
     );
@@ -54,6 +55,15 @@ export class JobRunRepository {
        WHERE name = $1 AND runner = $2 AND started = $3::timestamptz`,
       [token.name, token.runner, token.started, `aborted: ${reason}`],
     );
+  }
+
+  /** Seconds since each job last succeeded (on any replica), by the database's clock. */
+  async secondsSinceSuccess(tx?: EntityManager): Promise<{ name: string; seconds: number }[]> {
+    const rows: { name: string; seconds: string }[] = await (tx ?? this.db.manager).query(
+      `SELECT name, EXTRACT(EPOCH FROM clock_timestamp() - last_succeeded) AS seconds
+       FROM job_runs WHERE last_succeeded IS NOT NULL ORDER BY name`,
+    );
+    return rows.map((r) => ({ name: r.name, seconds: Number(r.seconds) }));
   }
 
   find(name: string, tx?: EntityManager): Promise<JobRun | null> {

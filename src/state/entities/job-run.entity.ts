@@ -8,6 +8,8 @@ export class JobRun {
   @Column({ type: 'timestamptz', nullable: true }) finished!: Date | null;
   @Column({ type: 'boolean', nullable: true }) ok!: boolean | null;
   @Column({ type: 'text', nullable: true }) error!: string | null;
+  /** When a run of the job last finished well (this run or an earlier one). */
+  @Column({ name: 'last_succeeded', type: 'timestamptz', nullable: true }) lastSucceeded!: Date | null;
   /** Which replica ran it (host and pid). */
   @Column({ type: 'text' }) runner!: string;
 }

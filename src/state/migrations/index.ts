@@ -5,6 +5,7 @@ import { CreateFailedSpotRequests1764300000000 } from './1764300000000-CreateFai
 import { CreateFleetTables1765500000000 } from './1765500000000-CreateFleetTables';
 import { AddHousekeepingCorrected1765200000000 } from './1765200000000-AddHousekeepingCorrected';
 import { CreateTerminations1765600000000 } from './1765600000000-CreateTerminations';
+import { AddJobLastSucceeded1765300000000 } from './1765300000000-AddJobLastSucceeded';
 import { CreateWorkerTypeCounts1765700000000 } from './1765700000000-CreateWorkerTypeCounts';
 import { AddHousekeepingStoppedKilled1765100000000 } from './1765100000000-AddHousekeepingStoppedKilled';
 
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateWorkerTypeCounts1765700000000,
   CreateTerminations1765600000000,
   AddHousekeepingStoppedKilled1765100000000,
+  AddJobLastSucceeded1765300000000,
 ];
