@@ -87,7 +87,7 @@ export class Env {
   @Type(() => Number) @IsNumber() @Min(0) SPOT_NOT_FOUND_GRACE_SECONDS = 300;
   /** Housekeeping keeps a row EC2 does not list if it was launched/created less than this ago (describe lags launches). */
   @Type(() => Number) @IsNumber() @Min(0) DESCRIBE_LAG_GRACE_SECONDS = 600;
-  /** How long terminations and launch outcomes are kept (SPEC §9). */
+  /** How long history is kept (SPEC §9): terminations, launch outcomes, the event log, failed spot requests. */
   @Type(() => Number) @IsInt() @Min(1) @Max(3650) HISTORY_RETENTION_DAYS = 14;
   /** How often EC2 is asked why instances that just ended did (SPEC §12; EC2 shows them for about an hour). */
   @Type(() => Number) @IsNumber() @Min(1) TERMINATION_REASONS_SECONDS = 60;

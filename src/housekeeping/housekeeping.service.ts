@@ -8,6 +8,7 @@ import { Job } from '../jobs/job.decorator';
 import { Metrics } from '../metrics/metrics.service';
 import { isWaiting, SpotRequestService } from '../resources/spot-requests.service';
 import { HousekeepingOutcome } from '../state/entities';
+import { HistoryRepository } from '../state/history.repository';
 import { HousekeepingRepository } from '../state/housekeeping.repository';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { NewSpotRequest } from '../state/spot-request.repository';
@@ -56,6 +57,7 @@ export class HousekeepingService {
     private readonly policies: WorkerTypePolicyRepository,
     private readonly fleets: Ec2FleetGateway,
     private readonly launchTemplates: LaunchTemplateRepository,
+    private readonly history: HistoryRepository,
   ) {}
 
   /**
@@ -66,9 +68,19 @@ export class HousekeepingService {
   @Job('housekeeping', { summary: totals })
   async runOnce(signal?: AbortSignal): Promise<HousekeepingRunOutcome> {
     const regions = await Promise.all(this.config.regions.map((region) => this.sweepRegion(region, signal)));
+    await this.pruneHistory(signal);
     const outcome = { regions };
     if (regions.some((r) => r.error)) throw new HousekeepingError(outcome);
     return outcome;
+  }
+
+  /** History past HISTORY_RETENTION_DAYS goes (SPEC §9), once per sweep, whichever region failed. */
+  private async pruneHistory(signal?: AbortSignal): Promise<void> {
+    const retentionDays = this.config.historyRetentionDays;
+    const pruned = await this.history.prune(retentionDays, () => signal?.throwIfAborted());
+    if (pruned.cloudwatchLog > 0 || pruned.failedSpotRequests > 0) {
+      this.log.log({ msg: 'history pruned', retentionDays, ...pruned });
+    }
   }
 
   /**

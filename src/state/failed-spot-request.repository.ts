@@ -6,8 +6,8 @@ import { FailedSpotRequest } from './entities';
 
 export type NewFailedSpotRequest = Omit<FailedSpotRequest, 'failed'>;
 
-/** How long a failed request is remembered. */
-const KEEP_HOURS = 24;
+/** How far back a worker type's failed requests are shown (they are kept for HISTORY_RETENTION_DAYS). */
+const RECENT_HOURS = 24;
 
 const FAILED_ROWS = bulkRows<NewFailedSpotRequest>([
   ['region', 'text', (r) => r.region],
@@ -25,12 +25,9 @@ const COLUMNS = `region, id, worker_type AS "workerType", az, instance_type AS "
 export class FailedSpotRequestRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Remembers requests given up on; ones older than a day are forgotten on the way. */
+  /** Remembers requests given up on (HistoryRepository.prune forgets them after HISTORY_RETENTION_DAYS). */
   async record(rows: NewFailedSpotRequest[], tx?: EntityManager): Promise<void> {
     const m = tx ?? this.db.manager;
-    await m.query(`DELETE FROM failed_spot_requests WHERE failed < clock_timestamp() - make_interval(hours => $1)`, [
-      KEEP_HOURS,
-    ]);
     if (rows.length === 0) return;
     await m.query(
       `INSERT INTO failed_spot_requests (${FAILED_ROWS.columns.join(', ')}, failed)
@@ -46,7 +43,7 @@ export class FailedSpotRequestRepository {
       `SELECT ${COLUMNS} FROM failed_spot_requests
        WHERE worker_type = $1 AND failed >= clock_timestamp() - make_interval(hours => $2)
        ORDER BY failed DESC, region, id LIMIT 200`,
-      [workerType, KEEP_HOURS],
+      [workerType, RECENT_HOURS],
     );
   }
 }

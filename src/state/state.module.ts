@@ -8,6 +8,7 @@ import { CapacityCooldownRepository } from './capacity-cooldown.repository';
 import { CloudStateRepository } from './cloud-state.repository';
 import { FailedSpotRequestRepository } from './failed-spot-request.repository';
 import { DatabaseStatusService } from './database-status.service';
+import { HistoryRepository } from './history.repository';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { JobRunRepository } from './job-run.repository';
 import { LeaderLock } from './leader-lock.service';
@@ -42,6 +43,7 @@ const REPOSITORIES = [
   LaunchTemplateRepository,
   LaunchOutcomeRepository,
   CloudStateRepository,
+  HistoryRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

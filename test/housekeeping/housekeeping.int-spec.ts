@@ -485,6 +485,22 @@ describe('housekeeping (SPEC §6)', () => {
       [REGION, OTHER_REGION].sort(),
     );
   });
+
+  it('should prune history older than HISTORY_RETENTION_DAYS (14), and say so', async () => {
+    await h.dataSource.query(
+      `INSERT INTO cloudwatch_log (id, region, state, generated, received) VALUES
+         ('i-0000000000000000a', $1, 'terminated', now() - interval '15 days', now() - interval '15 days'),
+         ('i-0000000000000000b', $1, 'terminated', now() - interval '13 days', now() - interval '13 days')`,
+      [REGION],
+    );
+    const mark = h.logs.mark();
+    await hk.runOnce();
+    const rows: { id: string }[] = await h.dataSource.query(`SELECT id FROM cloudwatch_log`);
+    expect(rows).toEqual([{ id: 'i-0000000000000000b' }]);
+    expect(h.logs.find('history pruned', mark)).toEqual([
+      expect.objectContaining({ retentionDays: 14, cloudwatchLog: 1, failedSpotRequests: 0 }),
+    ]);
+  });
 });
 
 /** Runs `fn` (once) when the client sends `command`, before the call goes out. */

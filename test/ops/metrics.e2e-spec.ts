@@ -9,7 +9,7 @@ import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { AwsClients } from '../../src/aws/aws-clients.service';
-import { HousekeepingJob } from '../../src/housekeeping/housekeeping.job';
+import { JobScheduler } from '../../src/jobs/job-scheduler.service';
 import { SetupService } from '../../src/setup/setup.service';
 import { makeInstance } from '../factories';
 import { AppHarness, createAppHarness } from '../app-harness';
@@ -101,7 +101,7 @@ describe('GET /metrics', () => {
     for (const n of [1, 2, 3]) await sqs.send(new SendMessageCommand({ QueueUrl: events, MessageBody: `m${n}` }));
     await sqs.send(new ReceiveMessageCommand({ QueueUrl: events, MaxNumberOfMessages: 1, VisibilityTimeout: 60 }));
     await sqs.send(new SendMessageCommand({ QueueUrl: await url(h.config.deadLetterQueueName), MessageBody: 'dead' }));
-    expect(await h.get(HousekeepingJob).runner.tick(true)).toBe('ran');
+    expect(await h.get(JobScheduler).runner('housekeeping').tick(true)).toBe('ran');
 
     const m = await scrape();
     expect(value(m, 'ec2_manager_queue_messages_visible', { region })).toBe(2);

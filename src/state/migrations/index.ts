@@ -6,6 +6,7 @@ import { CreateFleetTables1765500000000 } from './1765500000000-CreateFleetTable
 import { AddHousekeepingCorrected1765200000000 } from './1765200000000-AddHousekeepingCorrected';
 import { CreateTerminations1765600000000 } from './1765600000000-CreateTerminations';
 import { AddJobLastSucceeded1765300000000 } from './1765300000000-AddJobLastSucceeded';
+import { IndexCloudwatchLogReceived1765300000001 } from './1765300000001-IndexCloudwatchLogReceived';
 import { CreateWorkerTypeCounts1765700000000 } from './1765700000000-CreateWorkerTypeCounts';
 import { AddHousekeepingStoppedKilled1765100000000 } from './1765100000000-AddHousekeepingStoppedKilled';
 
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CreateTerminations1765600000000,
   AddHousekeepingStoppedKilled1765100000000,
   AddJobLastSucceeded1765300000000,
+  IndexCloudwatchLogReceived1765300000001,
 ];
