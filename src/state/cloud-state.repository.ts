@@ -20,21 +20,22 @@ export class CloudStateRepository {
    * Forgets everything known of the cloud's present: its instances, spot requests, notices, capacity
    * cooldowns, volumes and prices, and when each job last looked at it (so that every job looks at the
    * new cloud at once instead of "ran lately"). For a cloud that is known to be new: a sandbox this
-   * process just started in memory. Rows go by DELETE, so the count triggers follow.
+   * process just started in memory. By TRUNCATE, not DELETE: these instances did not end, they never
+   * existed in the new cloud, so no termination is recorded for them (the count triggers follow a
+   * truncate too). Call it before anything else uses the database: it locks the tables.
    */
   async forgetCloud(tx: EntityManager): Promise<ForgottenCloud> {
-    const remove = async (entity: new () => object): Promise<number> =>
-      (await tx.createQueryBuilder().delete().from(entity).execute()).affected ?? 0;
-    const terminationNotices = await remove(TerminationNotice);
+    const count = (entity: new () => object): Promise<number> => tx.getRepository(entity).count();
     const forgotten: ForgottenCloud = {
-      instances: await remove(Instance),
-      spotRequests: await remove(SpotRequest),
-      terminationNotices,
-      capacityCooldowns: await remove(CapacityCooldown),
+      instances: await count(Instance),
+      spotRequests: await count(SpotRequest),
+      terminationNotices: await count(TerminationNotice),
+      capacityCooldowns: await count(CapacityCooldown),
     };
-    await remove(EbsUsage);
-    await remove(SpotPrice);
-    await remove(JobRun);
+    const tables = [Instance, SpotRequest, TerminationNotice, CapacityCooldown, EbsUsage, SpotPrice, JobRun].map(
+      (entity) => `"${tx.getRepository(entity).metadata.tableName}"`,
+    );
+    await tx.query(`TRUNCATE ${tables.join(', ')}`);
     return forgotten;
   }
 }

@@ -170,8 +170,15 @@ describe('the service process', () => {
     const pgPort2 = fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[3];
     const client2 = new Client(`postgres://postgres@127.0.0.1:${pgPort2}/ec2_manager`);
     await client2.connect();
-    const { rows } = await client2.query(`SELECT id FROM ami_usage`).finally(() => client2.end());
-    expect(rows).toEqual([{ id: 'ami-mark' }]);
+    try {
+      const { rows } = await client2.query(`SELECT id FROM ami_usage`);
+      expect(rows).toEqual([{ id: 'ami-mark' }]);
+      // It never ended: it never existed in this cloud. No termination is recorded for it.
+      const { rows: ended } = await client2.query(`SELECT instance_id FROM terminations`);
+      expect(ended).toEqual([]);
+    } finally {
+      await client2.end();
+    }
 
     // A one-off command beside the running service asks it to run the pass, with no settings but the data directory.
     const job = await runJobCommand('housekeeping', { DATA_DIR: dataDir });
