@@ -26,11 +26,11 @@ export class HistoryRepository {
       let total = 0;
       for (;;) {
         beforeBatch();
-        const [, deleted] = (await m.query(
+        const [, deleted] = await m.query<[unknown, number]>(
           `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
              SELECT ctid FROM ${table} WHERE ${column} < clock_timestamp() - make_interval(days => $1) LIMIT $2))`,
           [days, BATCH],
-        )) as [unknown, number];
+        );
         total += deleted;
         if (deleted < BATCH) return total;
       }

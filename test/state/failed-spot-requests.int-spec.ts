@@ -46,9 +46,7 @@ describe('failed spot requests and history retention in state', () => {
     expect(await failures.recentForWorkerType('builder')).toEqual([]);
     await failures.record([failure({ id: 'sir-new' })]);
     const ids = async () =>
-      ((await h.dataSource.query(`SELECT id FROM failed_spot_requests ORDER BY id`)) as { id: string }[]).map(
-        (r) => r.id,
-      );
+      (await h.dataSource.query<{ id: string }[]>(`SELECT id FROM failed_spot_requests ORDER BY id`)).map((r) => r.id);
     expect(await ids()).toEqual(['sir-new', 'sir-old']);
     expect(await h.get(HistoryRepository).prune(1)).toEqual({ cloudwatchLog: 0, failedSpotRequests: 1 });
     expect(await ids()).toEqual(['sir-new']);
