@@ -5,6 +5,8 @@ import { AwsClients } from '../../src/aws/aws-clients.service';
 import { AppConfig } from '../../src/config/app-config';
 import { Metrics } from '../../src/metrics/metrics.service';
 import { EVENT_RULES, SetupService } from '../../src/setup/setup.service';
+import { ALLOWED_LAUNCH_KEYS } from '../../src/api/dto/launch.dto';
+import { keyPairNameFor, resourceTags } from '../../src/ec2/naming';
 import { iamMatches, scanAwsUsage } from './aws-actions';
 import { findOne, readManifests, ROOT } from './manifests';
 
@@ -13,6 +15,7 @@ interface Statement {
   Effect: string;
   Action: string[];
   Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 const policy = JSON.parse(readFileSync(join(ROOT, 'deploy', 'iam-policy.json'), 'utf8')) as {
@@ -21,6 +24,8 @@ const policy = JSON.parse(readFileSync(join(ROOT, 'deploy', 'iam-policy.json'), 
 };
 const resources = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
 const allowed = policy.Statement.flatMap((s) => s.Action);
+/** Actions the code calls through the AWS SDK; iam:PassRole is what EC2 checks when a launch names an instance profile. */
+const PASSED = ['iam:PassRole'];
 /** Who may call `action` on `arn` under the policy. */
 const allows = (action: string, arn: string) =>
   policy.Statement.some((s) => s.Action.includes(action) && resources(s).some((r) => iamMatches(r, arn)));
@@ -32,7 +37,7 @@ describe('deploy/iam-policy.json', () => {
     expect(policy.Version).toBe('2012-10-17');
     for (const s of policy.Statement) {
       expect(s.Effect).toBe('Allow');
-      for (const action of s.Action) expect(action).toMatch(/^(ec2|sqs|events):[A-Z][A-Za-z]+$/);
+      for (const action of s.Action) expect(action).toMatch(/^(ec2|sqs|events|iam):[A-Z][A-Za-z]+$/);
     }
     expect(new Set(allowed).size).toBe(allowed.length);
   });
@@ -50,7 +55,7 @@ describe('deploy/iam-policy.json', () => {
   });
 
   it('allows no action the code does not use', () => {
-    expect(allowed.filter((action) => !usage.actions.has(action))).toEqual([]);
+    expect(allowed.filter((action) => !usage.actions.has(action) && !PASSED.includes(action))).toEqual([]);
   });
 
   it('finds EC2 commands and paginators only in the EC2 gateway (src/ec2)', () => {
@@ -70,6 +75,46 @@ describe('deploy/iam-policy.json', () => {
     const sqsActions = allowed.filter((a) => a.startsWith('sqs:'));
     const eventsActions = allowed.filter((a) => a.startsWith('events:'));
     const account = '123456789012';
+
+    const managerId = configMap.data.MANAGER_ID;
+    const statementOf = (action: string) => {
+      const found = policy.Statement.filter((s) => s.Action.includes(action));
+      expect(found).toHaveLength(1);
+      return found[0];
+    };
+
+    it("EC2: terminates instances, cancels spot requests and deletes launch templates only where the Owner tag is this manager's id", () => {
+      for (const action of ['ec2:TerminateInstances', 'ec2:CancelSpotInstanceRequests', 'ec2:DeleteLaunchTemplate']) {
+        expect(statementOf(action).Condition).toEqual({ StringEquals: { 'ec2:ResourceTag/Owner': managerId } });
+      }
+    });
+
+    it('EC2: tags only with the tags of SPEC §2 naming this manager, never what another Owner tag claims', () => {
+      const tags = resourceTags(managerId, 'builder');
+      expect(statementOf('ec2:CreateTags').Condition).toEqual({
+        StringEquals: { 'aws:RequestTag/Owner': tags.find((t) => t.Key === 'Owner')!.Value },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': tags.map((t) => t.Key).sort() },
+        StringEqualsIfExists: { 'ec2:ResourceTag/Owner': managerId },
+      });
+    });
+
+    it("EC2: imports and deletes only this manager's key pairs", () => {
+      const config = AppConfig.forTest({ MANAGER_ID: managerId });
+      for (const action of ['ec2:ImportKeyPair', 'ec2:DeleteKeyPair']) {
+        const arn = (name: string) => `arn:aws:ec2:us-east-1:${account}:key-pair/${name}`;
+        expect(allows(action, arn(keyPairNameFor(config, 'builder')))).toBe(true);
+        expect(allows(action, arn('deploy-key'))).toBe(false);
+        expect(allows(action, arn(`${managerId}-other:builder:abc1234`))).toBe(false);
+      }
+    });
+
+    it('IAM: passes instance roles to EC2 only, under one path, as launches with IamInstanceProfile need', () => {
+      expect(ALLOWED_LAUNCH_KEYS).toContain('IamInstanceProfile');
+      const pass = statementOf('iam:PassRole');
+      expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+      expect(resources(pass).every((r) => /^arn:aws:iam::\*:role\/[a-z0-9-]+\/\*$/.test(r))).toBe(true);
+      expect(allows('iam:PassRole', `arn:aws:iam::${account}:role/admin`)).toBe(false);
+    });
 
     it('SQS: the events queue and its dead-letter queue in any region, no other queue', () => {
       for (const region of ['us-east-1', 'eu-central-1']) {
