@@ -7,7 +7,7 @@ import { createDataSource } from '../state/data-source';
 /** `npm run migrate`: applies pending migrations and exits. */
 async function main(): Promise<void> {
   const database = await resolveDatabase(loadConfig(), (line) => console.error(line));
-  const dataSource = createDataSource(database.config.databaseUrl!, 1);
+  const dataSource = createDataSource(database.config.databaseUrl!, 1, database.config.databaseTls);
   try {
     await dataSource.initialize();
     const applied = await dataSource.runMigrations({ transaction: 'each' });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Ec2RateLimits, parseEc2RateLimits } from './ec2-rate-limits';
 import { Env, validateEnv } from './env';
 
@@ -105,6 +106,11 @@ export class AppConfig {
   }
   get dataDir(): string {
     return this.env.DATA_DIR;
+  }
+  /** TLS for the database connection, verified against DATABASE_CA_FILE; undefined when it is unset. */
+  get databaseTls(): { ca: string } | undefined {
+    const file = this.env.DATABASE_CA_FILE;
+    return file ? { ca: readFileSync(file, 'utf8') } : undefined;
   }
   get dbPoolSize(): number {
     return this.env.DB_POOL_SIZE;

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform, Type } from 'class-transformer';
+import { readFileSync } from 'node:fs';
 import { parseSshPublicKey } from './ssh-public-key';
 import {
   ArrayNotEmpty,
@@ -54,6 +55,13 @@ export class Env {
   @Type(() => Number) @IsInt() @Min(1) @Max(1000) DB_POOL_SIZE = 10;
   /** Longest any statement may run (Postgres `statement_timeout`, and the client's wait for an answer). */
   @Type(() => Number) @IsInt() @Min(100) DB_STATEMENT_TIMEOUT_MS = 30000;
+
+  /**
+   * PEM file of the CA(s) the database's certificate must chain to (for RDS: the RDS CA bundle). Set, the
+   * connection is TLS with the certificate and host name verified against it, whatever DATABASE_URL's
+   * `sslmode` says.
+   */
+  @IsOptional() @IsString() DATABASE_CA_FILE?: string;
 
   /** Where the embedded Postgres keeps its cluster when DATABASE_URL is unset. */
   @IsString() @IsNotEmpty() DATA_DIR = '.data';
@@ -186,6 +194,20 @@ function apiClientProblems(raw: string): string[] {
   return problems;
 }
 
+/** The CA file must be there, readable, and hold at least one PEM certificate. */
+function caFileProblems(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return [`DATABASE_CA_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`];
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    return [`DATABASE_CA_FILE: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`];
+  }
+  return [];
+}
+
 /** Validates the raw environment once; throws InvalidConfigError naming every bad variable. */
 export function validateEnv(raw: Record<string, string | undefined>): Env {
   // Empty strings mean "unset" for optional settings, but not for REGIONS, where `REGIONS=` is a mistake.
@@ -202,6 +224,9 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
     for (const k of ['MANAGER_ID', 'INSTANCE_PUBKEY', 'REGIONS'] as const) {
       if (raw[k] === undefined) problems.push(`${k}: must be set when AWS_MODE=aws`);
     }
+  }
+  if (env.DATABASE_CA_FILE !== undefined) {
+    problems.push(...caFileProblems(env.DATABASE_CA_FILE));
   }
   if (env.API_CLIENTS !== undefined) {
     problems.push(...apiClientProblems(env.API_CLIENTS));

@@ -22,6 +22,8 @@ export interface EmbeddedPostgresOptions {
   /** A fixed port (a restarted server must come back where its clients look); default: any free one. */
   port?: number;
   log?: (line: string) => void;
+  /** Extra server settings (`-c name=value`), e.g. TLS for a test of certificate verification. */
+  settings?: Record<string, string>;
 }
 
 export interface RunningPostgres {
@@ -177,6 +179,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     'unix_socket_directories=',
   ];
   args.push('-c', 'max_connections=200');
+  for (const [name, value] of Object.entries(options.settings ?? {})) args.push('-c', `${name}=${value}`);
   if (options.ephemeral) {
     args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   }

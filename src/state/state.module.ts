@@ -53,7 +53,10 @@ const REPOSITORIES = [
       inject: [AppConfig],
       useFactory: (config: AppConfig) => {
         if (!config.databaseUrl) throw new Error('no database URL: main.ts starts the embedded Postgres first');
-        return { ...dataSourceOptions(config.databaseUrl, config.dbPoolSize, config.dbStatementTimeoutMs), migrationsRun: config.runMigrations };
+        return {
+          ...dataSourceOptions(config.databaseUrl, config.dbPoolSize, config.dbStatementTimeoutMs, config.databaseTls),
+          migrationsRun: config.runMigrations,
+        };
       },
     }),
   ],
