@@ -56,7 +56,7 @@ function runJobCommand(name: string, env: Record<string, string>): Promise<{ cod
 }
 
 async function waitReady(port: number, started: Started): Promise<void> {
-  const until = Date.now() + 45_000;
+  const until = Date.now() + 90_000;
   while (Date.now() < until) {
     if (started.child.exitCode !== null) throw new Error(`service exited early: ${started.output()}`);
     try {
@@ -109,6 +109,7 @@ describe('the service process', () => {
   });
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
+  // Two starts of the service under ts-node and a CLI process: minutes on a loaded 2-core machine.
   it('starts on the embedded Postgres, stops on SIGINT with exit 0 and nothing left, and reuses its data', async () => {
     const port = await freePort();
     const first = startService({ PORT: String(port), DATA_DIR: dataDir });
@@ -196,7 +197,7 @@ describe('the service process', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(postgresProcessesUsing(dataDir)).toEqual([]);
-  });
+  }, 240_000);
 
   it('uses DATABASE_URL when given, starts no Postgres of its own, and stops when its parent goes', async () => {
     const db = await createTestDatabase();
@@ -213,7 +214,7 @@ describe('the service process', () => {
     } finally {
       await db.drop();
     }
-  });
+  }, 120_000);
 
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
