@@ -1,6 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { CapacityCooldown, EbsUsage, Instance, JobRun, SpotPrice, SpotRequest, TerminationNotice } from './entities';
+import {
+  CapacityCooldown,
+  EbsUsage,
+  FleetLaunch,
+  Instance,
+  JobRun,
+  LaunchReservation,
+  LaunchTemplateRow,
+  QuotaCooldown,
+  SpotPrice,
+  SpotRequest,
+  TerminationNotice,
+} from './entities';
 
 /** What forgetting a cloud removed. */
 export interface ForgottenCloud {
@@ -12,7 +24,8 @@ export interface ForgottenCloud {
 
 /**
  * The part of the state database that mirrors the cloud, as opposed to history (event log, AMI usage,
- * failed requests, housekeeping outcomes), which stays true of the past whatever the cloud is now.
+ * failed requests, terminations, launch outcomes, housekeeping outcomes) and configuration (worker-type
+ * policies), which stay true whatever the cloud is now.
  */
 @Injectable()
 export class CloudStateRepository {
@@ -32,9 +45,21 @@ export class CloudStateRepository {
       terminationNotices: await count(TerminationNotice),
       capacityCooldowns: await count(CapacityCooldown),
     };
-    const tables = [Instance, SpotRequest, TerminationNotice, CapacityCooldown, EbsUsage, SpotPrice, JobRun].map(
-      (entity) => `"${tx.getRepository(entity).metadata.tableName}"`,
-    );
+    const tables = [
+      Instance,
+      SpotRequest,
+      TerminationNotice,
+      CapacityCooldown,
+      QuotaCooldown,
+      EbsUsage,
+      SpotPrice,
+      JobRun,
+      // The fleet endpoint's launch templates, its stored answers (their instances and EC2's ClientTokens
+      // were in the old cloud) and reservations of launches that died with the previous process.
+      LaunchTemplateRow,
+      FleetLaunch,
+      LaunchReservation,
+    ].map((entity) => `"${tx.getRepository(entity).metadata.tableName}"`);
     await tx.query(`TRUNCATE ${tables.join(', ')}`);
     return forgotten;
   }
