@@ -11,8 +11,9 @@ import { ApiClients } from './auth/api-clients.service';
 import { AuthGuard } from './auth/auth.guard';
 import { InsightController } from './insight.controller';
 import { InternalController } from './internal.controller';
-import { QueuesService } from './internal.service';
+import { InternalService } from './internal.service';
 import { JobsService } from './jobs.service';
+import { QueuesService } from './queues.service';
 import { MetaController, RootController } from './meta.controller';
 import { RegionPipe } from './params';
 import { PricesController } from './prices.controller';
@@ -46,6 +47,7 @@ import { TerminationService } from './termination.service';
     ApiClients,
     { provide: APP_GUARD, useClass: AuthGuard },
     WorkerTypesService,
+    InternalService,
     QueuesService,
     JobsService,
     RegionPipe,

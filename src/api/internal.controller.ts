@@ -1,10 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
-import { AppConfig, JOB_NAMES } from '../config/app-config';
-import { DatabaseStatusService } from '../state/database-status.service';
-import { HousekeepingRepository } from '../state/housekeeping.repository';
-import { SpotRequestRepository } from '../state/spot-request.repository';
-import { UsageRepository } from '../state/usage.repository';
+import { JOB_NAMES } from '../config/app-config';
 import {
   AmiUsageDto,
   DbPoolStatsDto,
@@ -17,8 +13,9 @@ import {
 } from './dto/internal.dto';
 import { AllStateDto } from './dto/state.dto';
 import { Endpoint } from './endpoint.decorator';
-import { QueuesService } from './internal.service';
+import { InternalService } from './internal.service';
 import { JobsService } from './jobs.service';
+import { QueuesService } from './queues.service';
 import { WorkerTypesService } from './worker-types.service';
 
 const INTERNALS = 'internals';
@@ -28,13 +25,9 @@ const INTERNALS = 'internals';
 @Controller('v1/internal')
 export class InternalController {
   constructor(
-    private readonly config: AppConfig,
-    private readonly requests: SpotRequestRepository,
-    private readonly usage: UsageRepository,
-    private readonly database: DatabaseStatusService,
+    private readonly internal: InternalService,
     private readonly workerTypes: WorkerTypesService,
     private readonly queues: QueuesService,
-    private readonly housekeeping: HousekeepingRepository,
     private readonly jobs: JobsService,
   ) {}
 
@@ -42,7 +35,7 @@ export class InternalController {
   @Endpoint({ operationId: 'regions', summary: 'The configured regions', scope: INTERNALS })
   @ApiOkResponse({ type: RegionsDto })
   regions(): RegionsDto {
-    return { regions: [...this.config.regions] };
+    return this.internal.regions();
   }
 
   @Get('spot-requests-to-poll')
@@ -53,14 +46,14 @@ export class InternalController {
   })
   @ApiOkResponse({ type: [RegionIdsDto] })
   spotRequestsToPoll(): Promise<RegionIdsDto[]> {
-    return this.requests.toPoll(this.config.regions);
+    return this.internal.spotRequestsToPoll();
   }
 
   @Get('ami-usage')
   @Endpoint({ operationId: 'amiUsage', summary: 'When each image was last used', scope: INTERNALS })
   @ApiOkResponse({ type: [AmiUsageDto] })
-  async amiUsage(): Promise<AmiUsageDto[]> {
-    return (await this.usage.listAmiUsage()).map((u) => ({ region: u.region, id: u.id, lastUsed: u.lastUsed }));
+  amiUsage(): Promise<AmiUsageDto[]> {
+    return this.internal.amiUsage();
   }
 
   @Get('ebs-usage')
@@ -70,22 +63,15 @@ export class InternalController {
     scope: INTERNALS,
   })
   @ApiOkResponse({ type: [EbsUsageDto] })
-  async ebsUsage(): Promise<EbsUsageDto[]> {
-    return (await this.usage.listEbsUsage()).map((u) => ({
-      region: u.region,
-      volumeType: u.volumeType,
-      state: u.state,
-      totalCount: u.totalCount,
-      totalGb: u.totalGb,
-      touched: u.touched,
-    }));
+  ebsUsage(): Promise<EbsUsageDto[]> {
+    return this.internal.ebsUsage();
   }
 
   @Get('db-pool-stats')
   @Endpoint({ operationId: 'dbpoolStats', summary: 'Database connection pool counters', scope: INTERNALS })
   @ApiOkResponse({ type: DbPoolStatsDto })
   dbPoolStats(): DbPoolStatsDto {
-    return this.database.poolStats();
+    return this.internal.dbPoolStats();
   }
 
   @Get('all-state')
@@ -124,22 +110,8 @@ export class InternalController {
     scope: INTERNALS,
   })
   @ApiOkResponse({ type: [HousekeepingOutcomeDto] })
-  async lastHousekeeping(): Promise<HousekeepingOutcomeDto[]> {
-    return (await this.housekeeping.listOutcomes()).map((o) => ({
-      region: o.region,
-      started: o.started,
-      finished: o.finished,
-      durationMs: o.durationMs,
-      missingInstances: o.missingInstances,
-      missingSpotRequests: o.missingSpotRequests,
-      extraneousInstances: o.extraneousInstances,
-      extraneousSpotRequests: o.extraneousSpotRequests,
-      correctedInstances: o.correctedInstances,
-      zombiesKilled: o.zombiesKilled,
-      stoppedKilled: o.stoppedKilled,
-      tagged: o.tagged,
-      error: o.error,
-    }));
+  lastHousekeeping(): Promise<HousekeepingOutcomeDto[]> {
+    return this.internal.lastHousekeeping();
   }
 
   @Post('jobs/:name')

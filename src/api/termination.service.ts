@@ -5,6 +5,7 @@ import { Ec2Gateway, Owned, Terminated } from '../ec2/ec2-gateway.service';
 import { SpotRequestService } from '../resources/spot-requests.service';
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
+import { Tx } from '../state/tx.service';
 import { WorkerTypeRepository } from '../state/worker-type.repository';
 
 export interface TerminateResult {
@@ -24,6 +25,7 @@ export class TerminationService {
     private readonly instances: InstanceRepository,
     private readonly requests: SpotRequestRepository,
     private readonly workerTypes: WorkerTypeRepository,
+    private readonly tx: Tx,
   ) {}
 
   /**
@@ -50,11 +52,13 @@ export class TerminationService {
         const terminated = await this.ec2.terminateInstances(region, instances);
         // One already ending when we asked was not ended by us: EC2's StateReason will say why.
         const [ended, ending] = partition(terminated.terminated, endedByUs);
-        await this.instances.removeMany(
-          region,
-          ended.map((t) => t.id),
-          undefined,
-          { reason: 'terminate-worker-type', instances: ec2Instances },
+        await this.tx.run((m) =>
+          this.instances.removeWithCause(
+            region,
+            ended.map((t) => t.id),
+            { reason: 'terminate-worker-type', instances: ec2Instances },
+            m,
+          ),
         );
         await this.instances.removeMany(
           region,
@@ -140,12 +144,12 @@ export class TerminationService {
     if (!change && (described.ours.length > 0 || this.young(row?.launched))) {
       throw notListedYet('instance', region, id);
     }
-    await this.instances.remove(
-      region,
-      id,
-      undefined,
-      change && endedByUs(change) ? { reason: 'terminate-instance', instances: described.ours } : undefined,
-    );
+    if (change && endedByUs(change)) {
+      const cause = { reason: 'terminate-instance' as const, instances: described.ours };
+      await this.tx.run((m) => this.instances.removeWithCause(region, [id], cause, m));
+    } else {
+      await this.instances.remove(region, id);
+    }
     if (!change) return null;
     this.log.log({ msg: 'instance terminated', region, instanceId: id });
     return { current: change.current, previous: change.previous };

@@ -12,6 +12,7 @@ import { HistoryRepository } from '../state/history.repository';
 import { HousekeepingRepository } from '../state/housekeeping.repository';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { NewSpotRequest } from '../state/spot-request.repository';
+import { Tx } from '../state/tx.service';
 import { EbsTotals, UsageRepository } from '../state/usage.repository';
 import { WorkerTypePolicyRepository } from '../state/worker-type-policy.repository';
 import { LaunchTemplateRepository } from '../state/launch-template.repository';
@@ -58,6 +59,7 @@ export class HousekeepingService {
     private readonly fleets: Ec2FleetGateway,
     private readonly launchTemplates: LaunchTemplateRepository,
     private readonly history: HistoryRepository,
+    private readonly tx: Tx,
   ) {}
 
   /**
@@ -150,7 +152,9 @@ export class HousekeepingService {
     const zombies = await this.zombies(region, live);
     const killed = await this.terminate(region, zombies, signal);
     fence();
-    await this.instances.removeMany(region, killed, undefined, { reason: 'zombie', instances: zombies });
+    await this.tx.run((m) =>
+      this.instances.removeWithCause(region, killed, { reason: 'zombie', instances: zombies }, m),
+    );
     outcome.zombiesKilled = killed.length;
     lap('zombies');
 
@@ -165,14 +169,16 @@ export class HousekeepingService {
     }
     const stoppedKilled = await this.terminate(region, stopped, signal, 'stopped');
     fence();
-    await this.instances.removeMany(region, stoppedKilled, undefined, { reason: 'stopped', instances: stopped });
+    await this.tx.run((m) =>
+      this.instances.removeWithCause(region, stoppedKilled, { reason: 'stopped', instances: stopped }, m),
+    );
     outcome.stoppedKilled = stoppedKilled.length;
     lap('stopped');
 
     const killedSet = new Set(killed);
     const rows: NewInstance[] = live.filter((i) => !killedSet.has(i.id)).map((i) => i.row!);
     fence();
-    const instanceCounts = await this.repo.reconcileInstances(region, rows, sweep);
+    const instanceCounts = await this.tx.run((m) => this.repo.reconcileInstances(region, rows, sweep, m));
     outcome.missingInstances = instanceCounts.missing;
     outcome.correctedInstances = instanceCounts.corrected;
     outcome.extraneousInstances = instanceCounts.extraneous;
@@ -190,17 +196,21 @@ export class HousekeepingService {
     }
     const requestRows: NewSpotRequest[] = open.filter((r) => isWaiting(r.status)).map((r) => r.row);
     fence();
-    const requestCounts = await this.repo.reconcileSpotRequests(region, requestRows, sweep);
+    const requestCounts = await this.tx.run((m) => this.repo.reconcileSpotRequests(region, requestRows, sweep, m));
     outcome.missingSpotRequests = requestCounts.missing;
     outcome.extraneousSpotRequests = requestCounts.extraneous;
     lap('reconcile');
 
     fence();
-    await this.usage.replaceEbsUsage(region, ebsTotals(scan.volumes));
-    await this.usage.recordAmiUsage(
-      region,
-      live.map((i) => i.imageId).filter((id) => id !== ''),
-    );
+    await this.tx.run(async (m) => {
+      await this.usage.replaceEbsUsage(region, ebsTotals(scan.volumes), m);
+      await this.usage.recordAmiUsage(
+        region,
+        live.map((i) => i.imageId).filter((id) => id !== ''),
+        new Date(),
+        m,
+      );
+    });
     lap('usage');
 
     await this.deleteUnusedLaunchTemplates(region, signal);

@@ -23,11 +23,7 @@ export interface JobDefinition<T = unknown> extends JobOptions<T> {
  */
 export function Job<T>(name: JobName, options: JobOptions<T> = {}) {
   const definition: JobDefinition<T> = { name, ...options };
-  return (
-    target: object,
-    key: string | symbol,
-    descriptor: { value?: (signal: AbortSignal) => Promise<T> },
-  ): void => {
+  return (target: object, key: string | symbol, descriptor: { value?: (signal: AbortSignal) => Promise<T> }): void => {
     SetMetadata(JOB_METADATA, definition)(target, key, descriptor as PropertyDescriptor);
   };
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { LimitExceededError, Reason } from '../common/errors';
 import { WorkerTypePolicy } from '../state/entities';
+import { Tx } from '../state/tx.service';
 import { Grant, PolicyFields, WorkerTypePolicyRepository } from '../state/worker-type-policy.repository';
 import { instanceTypeAllowed } from './instance-type-pattern';
 
@@ -24,7 +25,10 @@ export interface AskedType {
  */
 @Injectable()
 export class LaunchPolicyService {
-  constructor(private readonly policies: WorkerTypePolicyRepository) {}
+  constructor(
+    private readonly policies: WorkerTypePolicyRepository,
+    private readonly tx: Tx,
+  ) {}
 
   find(workerType: string): Promise<WorkerTypePolicy | null> {
     return this.policies.find(workerType);
@@ -52,7 +56,7 @@ export class LaunchPolicyService {
 
   /** Room for up to `want` instances (see the repository); the caller must `release` what it gets. */
   reserve(workerType: string, want: number): Promise<Grant> {
-    return this.policies.reserve(workerType, want, RESERVATION_SECONDS);
+    return this.tx.run((m) => this.policies.reserve(workerType, want, RESERVATION_SECONDS, m));
   }
 
   /** Room for exactly one instance, else 409 `LimitExceeded`. */

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
 import { Job } from '../jobs/job.decorator';
 import { NewSpotPrice, SpotPriceRepository } from '../state/spot-price.repository';
+import { Tx } from '../state/tx.service';
 import { PriceSync } from './price-sync.service';
 
 export interface RegionPricingOutcome {
@@ -37,6 +38,7 @@ export class PricingPoller {
     private readonly ec2: Ec2Gateway,
     private readonly prices: SpotPriceRepository,
     private readonly sync: PriceSync,
+    private readonly tx: Tx,
   ) {}
 
   /** Once `signal` aborts (the run was fenced, SPEC §9), no price list is written. */
@@ -49,7 +51,7 @@ export class PricingPoller {
         try {
           const prices = await this.pollRegion(region);
           signal?.throwIfAborted();
-          await this.prices.replaceRegion(region, prices, new Date());
+          await this.tx.run((m) => this.prices.replaceRegion(region, prices, new Date(), m));
           return { region, pools: prices.length };
         } catch (err) {
           if (signal?.aborted) throw err;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { CapacityCooldown, QuotaCooldown } from './entities';
+import { tableOf } from './table';
 
 export type NewCapacityCooldown = Omit<CapacityCooldown, 'created' | 'until'>;
 export type NewQuotaCooldown = Omit<QuotaCooldown, 'created' | 'until'>;
@@ -11,9 +12,12 @@ export interface CooldownFilter {
   region?: string;
 }
 
-const COLUMNS = `region, az, instance_type AS "instanceType", lifecycle, until, reason, worker_type AS "workerType",
-  spot_request_id AS "spotRequestId", created`;
-const QUOTA_COLUMNS = `region, lifecycle, until, reason, message, worker_type AS "workerType", created`;
+const COOLDOWNS = tableOf(CapacityCooldown);
+/** A cooldown as we write it; the statement sets when it started and until when it runs. */
+const COOLDOWN_ROWS = COOLDOWNS.rows('created', 'until');
+const QUOTAS = tableOf(QuotaCooldown);
+/** A quota cooldown as we write it; the statement sets when it started and until when it runs. */
+const QUOTA_ROWS = QUOTAS.rows('created', 'until');
 
 /**
  * Capacity cooldowns (a pool EC2 could not fill, SPEC §5 and §11) and quota cooldowns (an account quota
@@ -32,24 +36,12 @@ export class CapacityCooldownRepository {
     const byPool = new Map(rows.map((r) => [`${r.region}|${r.az}|${r.instanceType}|${r.lifecycle}`, r]));
     const unique = [...byPool.values()];
     await m.query(
-      `INSERT INTO capacity_cooldowns (region, az, instance_type, lifecycle, until, reason, worker_type, spot_request_id, created)
-       SELECT r.region, r.az, r.instance_type, r.lifecycle, clock_timestamp() + make_interval(secs => $8), r.reason,
-              r.worker_type, r.spot_request_id, clock_timestamp()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         AS r(region, az, instance_type, lifecycle, reason, worker_type, spot_request_id)
-       ON CONFLICT (region, az, instance_type, lifecycle) DO UPDATE SET
-         until = EXCLUDED.until, reason = EXCLUDED.reason, worker_type = EXCLUDED.worker_type,
-         spot_request_id = EXCLUDED.spot_request_id, created = EXCLUDED.created`,
-      [
-        unique.map((r) => r.region),
-        unique.map((r) => r.az),
-        unique.map((r) => r.instanceType),
-        unique.map((r) => r.lifecycle),
-        unique.map((r) => r.reason),
-        unique.map((r) => r.workerType),
-        unique.map((r) => r.spotRequestId),
-        seconds,
-      ],
+      `INSERT INTO capacity_cooldowns (${COOLDOWN_ROWS.columns}, until, created)
+       SELECT ${COOLDOWN_ROWS.select}, clock_timestamp() + make_interval(secs => $1), clock_timestamp()
+       FROM ${COOLDOWN_ROWS.source(2)}
+       ON CONFLICT (${COOLDOWNS.primaryKey}) DO UPDATE SET ${COOLDOWN_ROWS.updateAll},
+         until = EXCLUDED.until, created = EXCLUDED.created`,
+      [seconds, ...COOLDOWN_ROWS.values(unique)],
     );
   }
 
@@ -82,7 +74,7 @@ export class CapacityCooldownRepository {
   /** Cooldowns still running, by region, zone, instance type and lifecycle. */
   active(filter: CooldownFilter = {}, tx?: EntityManager): Promise<CapacityCooldown[]> {
     return (tx ?? this.db.manager).query(
-      `SELECT ${COLUMNS} FROM capacity_cooldowns
+      `SELECT ${COOLDOWNS.select()} FROM capacity_cooldowns
        WHERE until > clock_timestamp() AND ($1::text IS NULL OR worker_type = $1) AND ($2::text IS NULL OR region = $2)
        ORDER BY region, az, instance_type, lifecycle`,
       [filter.workerType ?? null, filter.region ?? null],
@@ -96,22 +88,12 @@ export class CapacityCooldownRepository {
     const unique = [...new Map(rows.map((r) => [`${r.region}|${r.lifecycle}`, r])).values()];
     if (unique.length === 0) return;
     await m.query(
-      `INSERT INTO quota_cooldowns (region, lifecycle, until, reason, message, worker_type, created)
-       SELECT r.region, r.lifecycle, clock_timestamp() + make_interval(secs => $6), r.reason, r.message, r.worker_type,
-              clock_timestamp()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-         AS r(region, lifecycle, reason, message, worker_type)
-       ON CONFLICT (region, lifecycle) DO UPDATE SET
-         until = EXCLUDED.until, reason = EXCLUDED.reason, message = EXCLUDED.message,
-         worker_type = EXCLUDED.worker_type, created = EXCLUDED.created`,
-      [
-        unique.map((r) => r.region),
-        unique.map((r) => r.lifecycle),
-        unique.map((r) => r.reason),
-        unique.map((r) => r.message),
-        unique.map((r) => r.workerType),
-        seconds,
-      ],
+      `INSERT INTO quota_cooldowns (${QUOTA_ROWS.columns}, until, created)
+       SELECT ${QUOTA_ROWS.select}, clock_timestamp() + make_interval(secs => $1), clock_timestamp()
+       FROM ${QUOTA_ROWS.source(2)}
+       ON CONFLICT (${QUOTAS.primaryKey}) DO UPDATE SET ${QUOTA_ROWS.updateAll},
+         until = EXCLUDED.until, created = EXCLUDED.created`,
+      [seconds, ...QUOTA_ROWS.values(unique)],
     );
   }
 
@@ -121,7 +103,7 @@ export class CapacityCooldownRepository {
    */
   activeQuota(filter: { region?: string } = {}, tx?: EntityManager): Promise<QuotaCooldown[]> {
     return (tx ?? this.db.manager).query(
-      `SELECT ${QUOTA_COLUMNS} FROM quota_cooldowns
+      `SELECT ${QUOTAS.select()} FROM quota_cooldowns
        WHERE until > clock_timestamp() AND ($1::text IS NULL OR region = $1) ORDER BY region, lifecycle`,
       [filter.region ?? null],
     );

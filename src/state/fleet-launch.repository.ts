@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { FleetLaunch } from './entities';
+import { tableOf } from './table';
+
+const FLEET_LAUNCHES = tableOf(FleetLaunch);
 
 /** The stored answers of launchFleet, by (region, ClientToken) (SPEC §11 idempotency). */
 @Injectable()
@@ -10,8 +13,7 @@ export class FleetLaunchRepository {
 
   async find(region: string, clientToken: string, tx?: EntityManager): Promise<FleetLaunch | null> {
     const [row]: FleetLaunch[] = await (tx ?? this.db.manager).query(
-      `SELECT region, client_token AS "clientToken", worker_type AS "workerType", body_hash AS "bodyHash", answer, created
-       FROM fleet_launches WHERE region = $1 AND client_token = $2`,
+      `SELECT ${FLEET_LAUNCHES.select()} FROM fleet_launches WHERE region = $1 AND client_token = $2`,
       [region, clientToken],
     );
     return row ?? null;

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { fromRows, INSTANCE_ROWS, SPOT_REQUEST_ROWS } from './bulk-rows';
 import { HousekeepingOutcome, lifecycleRankSql } from './entities';
-import { NewInstance } from './instance.repository';
-import { NewSpotRequest } from './spot-request.repository';
+import { INSTANCE_ROWS, NewInstance } from './instance.repository';
+import { NewSpotRequest, SPOT_REQUEST_ROWS } from './spot-request.repository';
+import { tableOf } from './table';
 
 /** A time read from the database (`now()`), kept exact to pass back to it. */
 export type DbTime = string & { readonly __dbTime: unique symbol };
@@ -32,10 +32,8 @@ export interface SweepWindow {
   describeLagGraceSeconds: number;
 }
 
-const OUTCOME_COLUMNS = `region, started, finished, duration_ms AS "durationMs", missing_instances AS "missingInstances",
-  missing_spot_requests AS "missingSpotRequests", extraneous_instances AS "extraneousInstances",
-  extraneous_spot_requests AS "extraneousSpotRequests", corrected_instances AS "correctedInstances", zombies_killed AS "zombiesKilled",
-  stopped_killed AS "stoppedKilled", tagged, error`;
+const OUTCOMES = tableOf(HousekeepingOutcome);
+const OUTCOME_ROWS = OUTCOMES.rows();
 
 /**
  * The set operations of a housekeeping sweep (SPEC §6): each reconciles a whole region with what EC2
@@ -66,95 +64,79 @@ export class HousekeepingRepository {
    *   backwards is not made: a describe that lags a just-applied event would undo it, and the events
    *   of a stop remove the row anyway;
    * - removes the extraneous ones (see `removeUnlisted`).
-   * A row touched after the sweep began raced it and is left alone.
+   * A row touched after the sweep began raced it and is left alone. Two statements: `tx` makes them one change.
    */
-  async reconcileInstances(region: string, rows: NewInstance[], sweep: SweepWindow): Promise<InstanceReconcileCounts> {
-    return this.db.transaction(async (m) => {
-      const values = INSTANCE_ROWS.values(rows);
-      const start = `$${values.length + 2}::timestamptz`;
-      const [counts]: { missing: number; corrected: number }[] = await m.query(
-        `WITH up AS (
-           INSERT INTO instances (${INSTANCE_ROWS.columns.join(', ')}, touched)
-           SELECT ${fromRows(INSTANCE_ROWS)}, clock_timestamp() FROM ${INSTANCE_ROWS.source(2)}
-           WHERE r.region = $1 AND NOT EXISTS (SELECT 1 FROM cloudwatch_log l
-                             WHERE l.id = r.id AND l.region = $1 AND l.state NOT IN ('pending', 'running')
-                               AND l.generated >= r.launched)
-           ON CONFLICT (region, id) DO UPDATE SET state = EXCLUDED.state,
-             last_event = greatest(instances.last_event, ${start}), touched = clock_timestamp()
-           WHERE instances.touched < ${start}
-             AND ${lifecycleRankSql('EXCLUDED.state')} > ${lifecycleRankSql('instances.state')}
-           RETURNING xmax = 0 AS inserted, spot_request_id
-         ), fulfilled AS (
-           DELETE FROM spot_requests s USING up
-           WHERE up.inserted AND s.region = $1 AND s.id = up.spot_request_id RETURNING 1
-         )
-         SELECT (count(*) FILTER (WHERE inserted))::int AS missing,
-                (count(*) FILTER (WHERE NOT inserted))::int AS corrected,
-                (SELECT count(*) FROM fulfilled)::int AS fulfilled
-         FROM up`,
-        [region, ...values, sweep.start],
-      );
-      const extraneous = await removeUnlisted(m, 'instances', region, rows, sweep);
-      return { missing: counts.missing, corrected: counts.corrected, extraneous };
-    });
+  async reconcileInstances(
+    region: string,
+    rows: NewInstance[],
+    sweep: SweepWindow,
+    tx: EntityManager,
+  ): Promise<InstanceReconcileCounts> {
+    const values = INSTANCE_ROWS.values(rows);
+    const start = `$${values.length + 2}::timestamptz`;
+    const [counts]: { missing: number; corrected: number }[] = await tx.query(
+      `WITH up AS (
+         INSERT INTO instances (${INSTANCE_ROWS.columns}, touched)
+         SELECT ${INSTANCE_ROWS.select}, clock_timestamp() FROM ${INSTANCE_ROWS.source(2)}
+         WHERE r.region = $1 AND NOT EXISTS (SELECT 1 FROM cloudwatch_log l
+                           WHERE l.id = r.id AND l.region = $1 AND l.state NOT IN ('pending', 'running')
+                             AND l.generated >= r.launched)
+         ON CONFLICT (region, id) DO UPDATE SET state = EXCLUDED.state,
+           last_event = greatest(instances.last_event, ${start}), touched = clock_timestamp()
+         WHERE instances.touched < ${start}
+           AND ${lifecycleRankSql('EXCLUDED.state')} > ${lifecycleRankSql('instances.state')}
+         RETURNING xmax = 0 AS inserted, spot_request_id
+       ), fulfilled AS (
+         DELETE FROM spot_requests s USING up
+         WHERE up.inserted AND s.region = $1 AND s.id = up.spot_request_id RETURNING 1
+       )
+       SELECT (count(*) FILTER (WHERE inserted))::int AS missing,
+              (count(*) FILTER (WHERE NOT inserted))::int AS corrected,
+              (SELECT count(*) FROM fulfilled)::int AS fulfilled
+       FROM up`,
+      [region, ...values, sweep.start],
+    );
+    const extraneous = await removeUnlisted(tx, 'instances', region, rows, sweep);
+    return { missing: counts.missing, corrected: counts.corrected, extraneous };
   }
 
   /**
    * Makes a region's spot requests in state match `rows`, the open requests EC2 listed. A request
-   * whose instance is already in state was fulfilled and is not added.
+   * whose instance is already in state was fulfilled and is not added. Two statements: `tx` makes them one change.
    */
-  async reconcileSpotRequests(region: string, rows: NewSpotRequest[], sweep: SweepWindow): Promise<ReconcileCounts> {
-    return this.db.transaction(async (m) => {
-      const [added]: { missing: number }[] = await m.query(
-        `WITH ins AS (
-           INSERT INTO spot_requests (${SPOT_REQUEST_ROWS.columns.join(', ')}, touched)
-           SELECT ${fromRows(SPOT_REQUEST_ROWS)}, clock_timestamp() FROM ${SPOT_REQUEST_ROWS.source(2)}
-           WHERE r.region = $1 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = $1 AND i.spot_request_id = r.id)
-           ON CONFLICT (region, id) DO NOTHING
-           RETURNING 1
-         )
-         SELECT count(*)::int AS missing FROM ins`,
-        [region, ...SPOT_REQUEST_ROWS.values(rows)],
-      );
-      const extraneous = await removeUnlisted(m, 'spot_requests', region, rows, sweep);
-      return { missing: added.missing, extraneous };
-    });
+  async reconcileSpotRequests(
+    region: string,
+    rows: NewSpotRequest[],
+    sweep: SweepWindow,
+    tx: EntityManager,
+  ): Promise<ReconcileCounts> {
+    const [added]: { missing: number }[] = await tx.query(
+      `WITH ins AS (
+         INSERT INTO spot_requests (${SPOT_REQUEST_ROWS.columns}, touched)
+         SELECT ${SPOT_REQUEST_ROWS.select}, clock_timestamp() FROM ${SPOT_REQUEST_ROWS.source(2)}
+         WHERE r.region = $1 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = $1 AND i.spot_request_id = r.id)
+         ON CONFLICT (region, id) DO NOTHING
+         RETURNING 1
+       )
+       SELECT count(*)::int AS missing FROM ins`,
+      [region, ...SPOT_REQUEST_ROWS.values(rows)],
+    );
+    const extraneous = await removeUnlisted(tx, 'spot_requests', region, rows, sweep);
+    return { missing: added.missing, extraneous };
   }
 
-  async saveOutcome(outcome: HousekeepingOutcome, tx?: EntityManager): Promise<void> {
-    const o = outcome;
-    await (tx ?? this.db.manager).query(
-      `INSERT INTO housekeeping_outcomes (region, started, finished, duration_ms, missing_instances,
-         missing_spot_requests, extraneous_instances, extraneous_spot_requests, zombies_killed, tagged, error,
-         corrected_instances, stopped_killed)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       ON CONFLICT (region) DO UPDATE SET started = EXCLUDED.started, finished = EXCLUDED.finished,
-         duration_ms = EXCLUDED.duration_ms, missing_instances = EXCLUDED.missing_instances,
-         missing_spot_requests = EXCLUDED.missing_spot_requests, extraneous_instances = EXCLUDED.extraneous_instances,
-         extraneous_spot_requests = EXCLUDED.extraneous_spot_requests, zombies_killed = EXCLUDED.zombies_killed,
-         tagged = EXCLUDED.tagged, error = EXCLUDED.error, corrected_instances = EXCLUDED.corrected_instances,
-         stopped_killed = EXCLUDED.stopped_killed`,
-      [
-        o.region,
-        o.started,
-        o.finished,
-        o.durationMs,
-        o.missingInstances,
-        o.missingSpotRequests,
-        o.extraneousInstances,
-        o.extraneousSpotRequests,
-        o.zombiesKilled,
-        o.tagged,
-        o.error,
-        o.correctedInstances,
-        o.stoppedKilled,
-      ],
+  async saveOutcome(outcome: HousekeepingOutcome, tx: EntityManager = this.db.manager): Promise<void> {
+    await tx.query(
+      `INSERT INTO housekeeping_outcomes (${OUTCOME_ROWS.columns})
+       SELECT ${OUTCOME_ROWS.select} FROM ${OUTCOME_ROWS.source()}
+       ON CONFLICT (${OUTCOMES.primaryKey}) DO UPDATE SET ${OUTCOME_ROWS.updateAll}`,
+      OUTCOME_ROWS.values([outcome]),
     );
   }
 
   /** The last sweep's outcome of each region that has been swept. */
   listOutcomes(tx?: EntityManager): Promise<HousekeepingOutcome[]> {
-    return (tx ?? this.db.manager).query(`SELECT ${OUTCOME_COLUMNS} FROM housekeeping_outcomes ORDER BY region`);
+    return (tx ?? this.db.manager).query(`SELECT ${OUTCOMES.select()} FROM housekeeping_outcomes ORDER BY region`);
   }
 }
 
@@ -164,14 +146,14 @@ export class HousekeepingRepository {
  * them yet). One anti-join, whatever the fleet size. `table` is one of ours, never input.
  */
 async function removeUnlisted(
-  m: EntityManager,
+  tx: EntityManager,
   table: 'instances' | 'spot_requests',
   region: string,
   listed: { id: string }[],
   sweep: SweepWindow,
 ): Promise<number> {
   const born = table === 'instances' ? 'launched' : 'created';
-  const [, count]: [unknown, number] = await m.query(
+  const [, count]: [unknown, number] = await tx.query(
     `DELETE FROM ${table} t WHERE t.region = $1 AND t.touched < $3::timestamptz
        AND t.${born} < $3::timestamptz - make_interval(secs => $4)
        AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS e(id) WHERE e.id = t.id)`,

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { fromRows, INSTANCE_ROWS } from './bulk-rows';
 import { ResourceFilter, resourceWhere } from './resource-filter';
 import {
   Instance,
@@ -11,6 +10,7 @@ import {
   lifecycleRankSql,
   OwnTerminationReason,
 } from './entities';
+import { tableOf } from './table';
 
 export type NewInstance = Omit<Instance, 'touched'>;
 
@@ -39,48 +39,39 @@ function isNewer(time: Date, state: string, lastTime: Date, lastState: string): 
   return lifecycleRank(state) > lifecycleRank(lastState);
 }
 
-const COLUMNS = `region, id, worker_type AS "workerType", az, instance_type AS "instanceType", state,
-  spot_request_id AS "spotRequestId", image_id AS "imageId", launched, last_event AS "lastEvent", touched`;
+const INSTANCES = tableOf(Instance);
+/** An instance as we write it; `touched` is the database's clock at the write. */
+export const INSTANCE_ROWS = INSTANCES.rows('touched');
 
 @Injectable()
 export class InstanceRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * Inserts or refreshes one instance and, in the same transaction, forgets the spot request it
-   * fulfilled. An existing row carrying a newer event is left as it is, and so is one whose event has
-   * the same time and a later state (the tie rule of `applyEvent`).
+   * Inserts or refreshes one instance and forgets the spot request it fulfilled, in one statement. An
+   * existing row carrying a newer event is left as it is, and so is one whose event has the same time
+   * and a later state (the tie rule of `applyEvent`).
    */
   async upsert(row: NewInstance, tx?: EntityManager): Promise<void> {
     await this.upsertMany([row], tx);
   }
 
-  /** Bulk form of `upsert`: one statement for the instances, one for their spot requests. */
-  async upsertMany(rows: NewInstance[], tx?: EntityManager): Promise<void> {
+  /** Bulk form of `upsert`: still one statement, so it needs no transaction of its own. */
+  async upsertMany(rows: NewInstance[], tx: EntityManager = this.db.manager): Promise<void> {
     if (rows.length === 0) return;
-    const work = async (m: EntityManager): Promise<void> => {
-      await m.query(
-        `INSERT INTO instances (${INSTANCE_ROWS.columns.join(', ')}, touched)
-         SELECT ${fromRows(INSTANCE_ROWS)}, clock_timestamp() FROM ${INSTANCE_ROWS.source()}
-         ON CONFLICT (region, id) DO UPDATE SET
-           worker_type = EXCLUDED.worker_type, az = EXCLUDED.az, instance_type = EXCLUDED.instance_type,
-           state = EXCLUDED.state, spot_request_id = EXCLUDED.spot_request_id, image_id = EXCLUDED.image_id,
-           launched = EXCLUDED.launched, last_event = EXCLUDED.last_event, touched = clock_timestamp()
+    await tx.query(
+      `WITH up AS (
+         INSERT INTO instances (${INSTANCE_ROWS.columns}, touched)
+         SELECT ${INSTANCE_ROWS.select}, clock_timestamp() FROM ${INSTANCE_ROWS.source()}
+         ON CONFLICT (${INSTANCES.primaryKey}) DO UPDATE SET ${INSTANCE_ROWS.updateAll}, touched = clock_timestamp()
          WHERE instances.last_event < EXCLUDED.last_event
             OR (instances.last_event = EXCLUDED.last_event
-                AND ${lifecycleRankSql('EXCLUDED.state')} >= ${lifecycleRankSql('instances.state')})`,
-        INSTANCE_ROWS.values(rows),
-      );
-      const fulfilled = rows.filter((r) => r.spotRequestId !== null);
-      if (fulfilled.length > 0) {
-        await m.query(
-          `DELETE FROM spot_requests s USING unnest($1::text[], $2::text[]) AS f(region, id)
-           WHERE s.region = f.region AND s.id = f.id`,
-          [fulfilled.map((r) => r.region), fulfilled.map((r) => r.spotRequestId)],
-        );
-      }
-    };
-    await (tx ? work(tx) : this.db.transaction(work));
+                AND ${lifecycleRankSql('EXCLUDED.state')} >= ${lifecycleRankSql('instances.state')})
+       )
+       DELETE FROM spot_requests s USING ${INSTANCE_ROWS.source()}
+       WHERE s.region = r.region AND s.id = r.spot_request_id`,
+      INSTANCE_ROWS.values(rows),
+    );
   }
 
   /**
@@ -89,33 +80,31 @@ export class InstanceRepository {
    * nothing; one of the same time applies only if its state comes later in the lifecycle than the
    * row's (SPEC §3: event times have one-second precision, and a `pending` and its `running` often
    * share one), so a duplicate changes nothing either. A live state updates the row; any other state
-   * removes it.
+   * removes it. The row lock holds until `tx` ends: the caller's transaction decides what else is
+   * atomic with the event.
    */
   async applyEvent(
     region: string,
     id: string,
     state: string,
     eventTime: Date,
-    tx?: EntityManager,
+    tx: EntityManager,
   ): Promise<EventOutcome> {
-    const work = async (m: EntityManager): Promise<EventOutcome> => {
-      const rows: { last_event: Date; state: string }[] = await m.query(
-        `SELECT last_event, state FROM instances WHERE region = $1 AND id = $2 FOR UPDATE`,
-        [region, id],
+    const rows: { last_event: Date; state: string }[] = await tx.query(
+      `SELECT last_event, state FROM instances WHERE region = $1 AND id = $2 FOR UPDATE`,
+      [region, id],
+    );
+    if (rows.length === 0) return 'absent';
+    if (!isNewer(eventTime, state, rows[0].last_event, rows[0].state)) return 'out-of-order';
+    if (isLiveInstanceState(state)) {
+      await tx.query(
+        `UPDATE instances SET state = $3, last_event = $4, touched = clock_timestamp() WHERE region = $1 AND id = $2`,
+        [region, id, state, eventTime],
       );
-      if (rows.length === 0) return 'absent';
-      if (!isNewer(eventTime, state, rows[0].last_event, rows[0].state)) return 'out-of-order';
-      if (isLiveInstanceState(state)) {
-        await m.query(
-          `UPDATE instances SET state = $3, last_event = $4, touched = clock_timestamp() WHERE region = $1 AND id = $2`,
-          [region, id, state, eventTime],
-        );
-        return 'updated';
-      }
-      await this.removeIn(m, region, [id], { at: eventTime });
-      return 'removed';
-    };
-    return tx ? work(tx) : this.db.transaction(work);
+      return 'updated';
+    }
+    await this.removeWithCause(region, [id], { at: eventTime }, tx);
+    return 'removed';
   }
 
   /**
@@ -127,36 +116,34 @@ export class InstanceRepository {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`instance-events:${region}/${id}`]);
   }
 
-  async remove(region: string, id: string, tx?: EntityManager, cause?: LeaveCause): Promise<boolean> {
-    return (await this.removeMany(region, [id], tx, cause)) === 1;
+  async remove(region: string, id: string, tx?: EntityManager): Promise<boolean> {
+    return (await this.removeMany(region, [id], tx)) === 1;
   }
 
-  /**
-   * Removes the given ids of one region; returns how many rows were there. Each removal is recorded as
-   * a termination (by trigger); `cause` says why, when we know. With a reason of ours, an instance
-   * whose row an event removed first gets that reason instead of EC2's generic one, and one never in
-   * state is recorded from `cause.instances`.
-   */
-  async removeMany(region: string, ids: string[], tx?: EntityManager, cause?: LeaveCause): Promise<number> {
+  /** Removes the given ids of one region; returns how many rows were there. Each is recorded as a termination (by trigger). */
+  async removeMany(region: string, ids: string[], tx: EntityManager = this.db.manager): Promise<number> {
     if (ids.length === 0) return 0;
-    if (!cause) return this.removeIn(tx ?? this.db.manager, region, ids);
-    const work = (m: EntityManager) => this.removeIn(m, region, ids, cause);
-    return tx ? work(tx) : this.db.transaction(work);
-  }
-
-  /** `cause` needs a transaction: its settings live until the transaction ends (the trigger clears them). */
-  private async removeIn(m: EntityManager, region: string, ids: string[], cause?: LeaveCause): Promise<number> {
-    if (cause) {
-      await m.query(
-        `SELECT set_config('ec2_manager.leave_reason', $1, true), set_config('ec2_manager.leave_time', $2, true)`,
-        [cause.reason ?? '', cause.at?.toISOString() ?? ''],
-      );
-    }
-    const [, count]: [unknown, number] = await m.query(
+    const [, count]: [unknown, number] = await tx.query(
       `DELETE FROM instances WHERE region = $1 AND id = ANY($2::text[])`,
       [region, ids],
     );
-    if (cause?.reason) await this.attribute(m, region, ids, cause.reason, cause.instances ?? []);
+    return count;
+  }
+
+  /**
+   * `removeMany`, with why the instances left recorded by the `terminations` trigger. With a reason of
+   * ours, an instance whose row an event removed first gets that reason instead of EC2's generic one,
+   * and one never in state is recorded from `cause.instances`. The cause travels in settings that live
+   * until `tx` ends (the trigger clears them): several statements, which `tx` makes one change.
+   */
+  async removeWithCause(region: string, ids: string[], cause: LeaveCause, tx: EntityManager): Promise<number> {
+    if (ids.length === 0) return 0;
+    await tx.query(
+      `SELECT set_config('ec2_manager.leave_reason', $1, true), set_config('ec2_manager.leave_time', $2, true)`,
+      [cause.reason ?? '', cause.at?.toISOString() ?? ''],
+    );
+    const count = await this.removeMany(region, ids, tx);
+    if (cause.reason) await this.attribute(tx, region, ids, cause.reason, cause.instances ?? []);
     return count;
   }
 
@@ -207,7 +194,10 @@ export class InstanceRepository {
 
   async list(filter: InstanceFilter = {}, tx?: EntityManager): Promise<Instance[]> {
     const { clause, params } = resourceWhere(filter);
-    return (tx ?? this.db.manager).query(`SELECT ${COLUMNS} FROM instances ${clause} ORDER BY region, id`, params);
+    return (tx ?? this.db.manager).query(
+      `SELECT ${INSTANCES.select()} FROM instances ${clause} ORDER BY region, id`,
+      params,
+    );
   }
 
   /** Row counts by region and state, for the metrics gauges. */

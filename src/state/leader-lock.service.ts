@@ -181,7 +181,6 @@ function lockKey(name: string): string {
   return `ec2-manager:job:${name}`;
 }
 
-
 function isConnectionError(err: unknown): boolean {
   return (
     err instanceof Error && /Connection terminated|ECONNRESET|ECONNREFUSED|terminating connection/i.test(err.message)

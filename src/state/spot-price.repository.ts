@@ -2,25 +2,27 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { SpotPrice } from './entities';
+import { tableOf } from './table';
 
 export type NewSpotPrice = Omit<SpotPrice, 'polled'>;
+
+const PRICES = tableOf(SpotPrice);
+/** A price as we write it; `polled` is the same for a whole poll. */
+const PRICE_ROWS = PRICES.rows('polled');
 
 @Injectable()
 export class SpotPriceRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Replaces one region's prices with a completed poll's, atomically. */
-  async replaceRegion(region: string, prices: NewSpotPrice[], polled: Date): Promise<void> {
-    await this.db.transaction(async (m) => {
-      await m.query(`DELETE FROM spot_prices WHERE region = $1`, [region]);
-      if (prices.length === 0) return;
-      await m.query(
-        `INSERT INTO spot_prices (region, zone, instance_type, price, polled)
-         SELECT $1, p.zone, p.instance_type, p.price, $5
-         FROM unnest($2::text[], $3::text[], $4::float8[]) AS p(zone, instance_type, price)`,
-        [region, prices.map((p) => p.zone), prices.map((p) => p.instanceType), prices.map((p) => p.price), polled],
-      );
-    });
+  /** Replaces one region's prices with a completed poll's: two statements, which `tx` makes one change. */
+  async replaceRegion(region: string, prices: NewSpotPrice[], polled: Date, tx: EntityManager): Promise<void> {
+    await tx.query(`DELETE FROM spot_prices WHERE region = $1`, [region]);
+    if (prices.length === 0) return;
+    await tx.query(
+      `INSERT INTO spot_prices (${PRICE_ROWS.columns}, polled)
+       SELECT ${PRICE_ROWS.select}, $1 FROM ${PRICE_ROWS.source(2)}`,
+      [polled, ...PRICE_ROWS.values(prices)],
+    );
   }
 
   /** When the newest stored poll completed, or null when none ever did. */
@@ -33,7 +35,7 @@ export class SpotPriceRepository {
 
   list(regions: readonly string[], tx?: EntityManager): Promise<SpotPrice[]> {
     return (tx ?? this.db.manager).query(
-      `SELECT region, zone, instance_type AS "instanceType", price, polled FROM spot_prices
+      `SELECT ${PRICES.select()} FROM spot_prices
        WHERE region = ANY($1::text[]) ORDER BY price, region, zone, instance_type`,
       [regions],
     );

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { fromRows, SPOT_REQUEST_ROWS } from './bulk-rows';
 import { ResourceFilter, resourceWhere } from './resource-filter';
 import { POLLED_SPOT_STATUSES, SpotRequest } from './entities';
+import { tableOf } from './table';
 
 export type NewSpotRequest = Omit<SpotRequest, 'touched'>;
 
@@ -14,8 +14,9 @@ export interface RegionIds {
   values: string[];
 }
 
-const COLUMNS = `region, id, worker_type AS "workerType", az, instance_type AS "instanceType", state, status,
-  image_id AS "imageId", created, touched`;
+const SPOT_REQUESTS = tableOf(SpotRequest);
+/** A spot request as we write it; `touched` is the database's clock at the write. */
+export const SPOT_REQUEST_ROWS = SPOT_REQUESTS.rows('touched');
 
 @Injectable()
 export class SpotRequestRepository {
@@ -33,13 +34,10 @@ export class SpotRequestRepository {
   async upsertMany(rows: NewSpotRequest[], tx?: EntityManager): Promise<void> {
     if (rows.length === 0) return;
     await (tx ?? this.db.manager).query(
-      `INSERT INTO spot_requests (${SPOT_REQUEST_ROWS.columns.join(', ')}, touched)
-       SELECT ${fromRows(SPOT_REQUEST_ROWS)}, clock_timestamp() FROM ${SPOT_REQUEST_ROWS.source()}
+      `INSERT INTO spot_requests (${SPOT_REQUEST_ROWS.columns}, touched)
+       SELECT ${SPOT_REQUEST_ROWS.select}, clock_timestamp() FROM ${SPOT_REQUEST_ROWS.source()}
        WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.region = r.region AND i.spot_request_id = r.id)
-       ON CONFLICT (region, id) DO UPDATE SET
-         worker_type = EXCLUDED.worker_type, az = EXCLUDED.az, instance_type = EXCLUDED.instance_type,
-         state = EXCLUDED.state, status = EXCLUDED.status, image_id = EXCLUDED.image_id,
-         created = EXCLUDED.created, touched = clock_timestamp()`,
+       ON CONFLICT (${SPOT_REQUESTS.primaryKey}) DO UPDATE SET ${SPOT_REQUEST_ROWS.updateAll}, touched = clock_timestamp()`,
       SPOT_REQUEST_ROWS.values(rows),
     );
   }
@@ -89,7 +87,10 @@ export class SpotRequestRepository {
 
   async list(filter: SpotRequestFilter = {}, tx?: EntityManager): Promise<SpotRequest[]> {
     const { clause, params } = resourceWhere(filter);
-    return (tx ?? this.db.manager).query(`SELECT ${COLUMNS} FROM spot_requests ${clause} ORDER BY region, id`, params);
+    return (tx ?? this.db.manager).query(
+      `SELECT ${SPOT_REQUESTS.select()} FROM spot_requests ${clause} ORDER BY region, id`,
+      params,
+    );
   }
 
   /** Open requests EC2 may still fulfil, per region (SPEC §3); every configured region is listed. */

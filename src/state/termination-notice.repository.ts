@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { TerminationNotice } from './entities';
+import { tableOf } from './table';
 
 export type NewTerminationNotice = Omit<TerminationNotice, 'received' | 'instance'> & { received?: Date };
 
@@ -9,6 +10,8 @@ export interface WorkerTypeNotice extends NewTerminationNotice {
   received: Date;
   workerType: string;
 }
+
+const NOTICES = tableOf(TerminationNotice);
 
 @Injectable()
 export class TerminationNoticeRepository {
@@ -34,8 +37,7 @@ export class TerminationNoticeRepository {
   /** Notices for a worker type's instances, newest first. */
   listForWorkerType(workerType: string, tx?: EntityManager): Promise<WorkerTypeNotice[]> {
     return (tx ?? this.db.manager).query(
-      `SELECT n.region, n.instance_id AS "instanceId", n.kind, n.action, n.not_before AS "notBefore", n.received,
-              i.worker_type AS "workerType"
+      `SELECT ${NOTICES.select('n')}, i.worker_type AS "workerType"
        FROM termination_notices n JOIN instances i ON i.region = n.region AND i.id = n.instance_id
        WHERE i.worker_type = $1 ORDER BY n.received DESC, n.region, n.instance_id, n.kind`,
       [workerType],

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Termination, TerminationReason } from './entities';
+import { tableOf } from './table';
 
 /** Where a page of terminations starts: after this one (newest first). `endedUs`: microseconds since the epoch. */
 export interface TerminationCursor {
@@ -32,8 +33,7 @@ export interface ResolvedTermination {
   message: string | null;
 }
 
-const COLUMNS = `region, instance_id AS "instanceId", worker_type AS "workerType", instance_type AS "instanceType", az,
-  lifecycle, launched, ended, reason, code, message, hourly_price AS "hourlyPrice", recorded`;
+const TERMINATIONS = tableOf(Termination);
 
 /** Why instances ended (SPEC §12). Rows are written by the trigger on `instances`; this reads and refines them. */
 @Injectable()
@@ -43,7 +43,7 @@ export class TerminationRepository {
   /** A worker type's terminations, newest first, a page at a time. */
   async list(q: TerminationQuery, tx?: EntityManager): Promise<TerminationPage> {
     const rows: (Termination & { endedUs: string })[] = await (tx ?? this.db.manager).query(
-      `SELECT ${COLUMNS}, (extract(epoch FROM ended) * 1000000)::bigint::text AS "endedUs"
+      `SELECT ${TERMINATIONS.select()}, (extract(epoch FROM ended) * 1000000)::bigint::text AS "endedUs"
        FROM terminations
        WHERE worker_type = $1 AND ($2::timestamptz IS NULL OR ended >= $2)
          AND ($3::bigint IS NULL

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AmiUsage, EbsUsage, EbsUsageState } from './entities';
+import { tableOf } from './table';
 
 export interface EbsTotals {
   volumeType: string;
@@ -9,6 +10,9 @@ export interface EbsTotals {
   totalCount: number;
   totalGb: number;
 }
+
+/** A region's EBS totals as we write them; `touched` is the database's clock at the write. */
+const EBS_ROWS = tableOf(EbsUsage).rows('touched');
 
 /** What images and volumes the account uses. */
 @Injectable()
@@ -30,25 +34,15 @@ export class UsageRepository {
     return (tx ?? this.db.manager).find(AmiUsage, { order: { region: 'ASC', id: 'ASC' } });
   }
 
-  /** Replaces a region's EBS totals with a new sweep's, atomically. */
-  async replaceEbsUsage(region: string, totals: EbsTotals[], tx?: EntityManager): Promise<void> {
-    const work = async (m: EntityManager): Promise<void> => {
-      await m.query(`DELETE FROM ebs_usage WHERE region = $1`, [region]);
-      if (totals.length === 0) return;
-      await m.query(
-        `INSERT INTO ebs_usage (region, volume_type, state, total_count, total_gb, touched)
-         SELECT $1, t.volume_type, t.state, t.total_count, t.total_gb, clock_timestamp()
-         FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) AS t(volume_type, state, total_count, total_gb)`,
-        [
-          region,
-          totals.map((t) => t.volumeType),
-          totals.map((t) => t.state),
-          totals.map((t) => t.totalCount),
-          totals.map((t) => t.totalGb),
-        ],
-      );
-    };
-    await (tx ? work(tx) : this.db.transaction(work));
+  /** Replaces a region's EBS totals with a new sweep's: two statements, which `tx` makes one change. */
+  async replaceEbsUsage(region: string, totals: EbsTotals[], tx: EntityManager): Promise<void> {
+    await tx.query(`DELETE FROM ebs_usage WHERE region = $1`, [region]);
+    if (totals.length === 0) return;
+    await tx.query(
+      `INSERT INTO ebs_usage (${EBS_ROWS.columns}, touched)
+       SELECT ${EBS_ROWS.select}, clock_timestamp() FROM ${EBS_ROWS.source()}`,
+      EBS_ROWS.values(totals.map((t) => ({ region, ...t }))),
+    );
   }
 
   listEbsUsage(tx?: EntityManager): Promise<EbsUsage[]> {

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { WorkerTypePolicy } from './entities';
+import { tableOf } from './table';
 
 export type PolicyFields = Omit<WorkerTypePolicy, 'workerType' | 'updated'>;
 
@@ -14,8 +15,7 @@ export interface Grant {
   reservation: string | null;
 }
 
-const COLUMNS = `worker_type AS "workerType", max_instances AS "maxInstances",
-  max_instance_life_hours AS "maxInstanceLifeHours", allowed_instance_types AS "allowedInstanceTypes", updated`;
+const POLICIES = tableOf(WorkerTypePolicy);
 
 @Injectable()
 export class WorkerTypePolicyRepository {
@@ -23,7 +23,7 @@ export class WorkerTypePolicyRepository {
 
   async find(workerType: string, tx?: EntityManager): Promise<WorkerTypePolicy | null> {
     const [row]: WorkerTypePolicy[] = await (tx ?? this.db.manager).query(
-      `SELECT ${COLUMNS} FROM worker_type_policies WHERE worker_type = $1`,
+      `SELECT ${POLICIES.select()} FROM worker_type_policies WHERE worker_type = $1`,
       [workerType],
     );
     return row ?? null;
@@ -32,7 +32,7 @@ export class WorkerTypePolicyRepository {
   /** Every policy with a zombie age of its own, for housekeeping. */
   withLifeHours(tx?: EntityManager): Promise<WorkerTypePolicy[]> {
     return (tx ?? this.db.manager).query(
-      `SELECT ${COLUMNS} FROM worker_type_policies WHERE max_instance_life_hours IS NOT NULL`,
+      `SELECT ${POLICIES.select()} FROM worker_type_policies WHERE max_instance_life_hours IS NOT NULL`,
     );
   }
 
@@ -43,7 +43,7 @@ export class WorkerTypePolicyRepository {
        ON CONFLICT (worker_type) DO UPDATE SET max_instances = EXCLUDED.max_instances,
          max_instance_life_hours = EXCLUDED.max_instance_life_hours,
          allowed_instance_types = EXCLUDED.allowed_instance_types, updated = EXCLUDED.updated
-       RETURNING ${COLUMNS}`,
+       RETURNING ${POLICIES.select()}`,
       [workerType, policy.maxInstances, policy.maxInstanceLifeHours, policy.allowedInstanceTypes],
     );
     return row;
@@ -64,36 +64,35 @@ export class WorkerTypePolicyRepository {
    * Decided under a transaction-scoped advisory lock per worker type, so that two launches on any
    * replicas decide one after the other and never both take the same room. The room is held by a
    * reservation row until the launch writes its instances (`release` in that transaction) or gives up;
-   * a launch killed in between holds it only until `ttlSeconds` have passed.
+   * a launch killed in between holds it only until `ttlSeconds` have passed. The lock lasts until `tx`
+   * ends: the caller's transaction is the decision.
    */
-  reserve(workerType: string, want: number, ttlSeconds: number): Promise<Grant> {
-    return this.db.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`launch-policy:${workerType}`]);
-      const policy = await this.find(workerType, m);
-      if (policy?.maxInstances === null || policy?.maxInstances === undefined) {
-        return { granted: want, limit: null, reservation: null };
-      }
-      const [{ counted }]: { counted: number }[] = await m.query(
-        `SELECT ((SELECT count(*) FROM instances WHERE worker_type = $1)
-               + (SELECT count(*) FROM spot_requests WHERE worker_type = $1)
-               + (SELECT coalesce(sum(count), 0) FROM launch_reservations
-                  WHERE worker_type = $1 AND expires > clock_timestamp()))::int AS counted`,
-        [workerType],
-      );
-      const granted = Math.max(0, Math.min(want, policy.maxInstances - counted));
-      const limit = { maxInstances: policy.maxInstances, counted };
-      if (granted === 0) return { granted, limit, reservation: null };
-      const id = randomUUID();
-      await m.query(`DELETE FROM launch_reservations WHERE worker_type = $1 AND expires <= clock_timestamp()`, [
-        workerType,
-      ]);
-      await m.query(
-        `INSERT INTO launch_reservations (id, worker_type, count, expires)
-         VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))`,
-        [id, workerType, granted, ttlSeconds],
-      );
-      return { granted, limit, reservation: id };
-    });
+  async reserve(workerType: string, want: number, ttlSeconds: number, tx: EntityManager): Promise<Grant> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`launch-policy:${workerType}`]);
+    const policy = await this.find(workerType, tx);
+    if (policy?.maxInstances === null || policy?.maxInstances === undefined) {
+      return { granted: want, limit: null, reservation: null };
+    }
+    const [{ counted }]: { counted: number }[] = await tx.query(
+      `SELECT ((SELECT count(*) FROM instances WHERE worker_type = $1)
+             + (SELECT count(*) FROM spot_requests WHERE worker_type = $1)
+             + (SELECT coalesce(sum(count), 0) FROM launch_reservations
+                WHERE worker_type = $1 AND expires > clock_timestamp()))::int AS counted`,
+      [workerType],
+    );
+    const granted = Math.max(0, Math.min(want, policy.maxInstances - counted));
+    const limit = { maxInstances: policy.maxInstances, counted };
+    if (granted === 0) return { granted, limit, reservation: null };
+    const id = randomUUID();
+    await tx.query(`DELETE FROM launch_reservations WHERE worker_type = $1 AND expires <= clock_timestamp()`, [
+      workerType,
+    ]);
+    await tx.query(
+      `INSERT INTO launch_reservations (id, worker_type, count, expires)
+       VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))`,
+      [id, workerType, granted, ttlSeconds],
+    );
+    return { granted, limit, reservation: id };
   }
 
   /** Gives a reservation's room back: in the transaction that writes the launched instances, or after a failure. */

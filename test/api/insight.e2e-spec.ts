@@ -1,3 +1,4 @@
+import { Tx } from '../../src/state/tx.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { AppHarness } from '../app-harness';
 import { makeInstance } from '../factories';
@@ -21,10 +22,8 @@ describe('insight API', () => {
       );
       await instances.upsertMany([...rows, makeInstance({ workerType: 'other' })]);
       for (const [n, r] of rows.entries()) {
-        await instances.remove(r.region, r.id, undefined, {
-          reason: n < 2 ? 'zombie' : undefined,
-          at: new Date(Date.UTC(2026, 0, 1 + n)),
-        });
+        const cause = { reason: n < 2 ? ('zombie' as const) : undefined, at: new Date(Date.UTC(2026, 0, 1 + n)) };
+        await h.get(Tx).run((m) => instances.removeWithCause(r.region, [r.id], cause, m));
       }
       const first = await api(h).get('/v1/worker-types/builder/terminations?limit=3').expect(200);
       expect(first.body.terminations.map((t: { instanceId: string }) => t.instanceId)).toEqual([

@@ -1,3 +1,4 @@
+import { Tx } from '../../src/state/tx.service';
 import { AppHarness } from '../app-harness';
 import { PriceCache, PriceEntry } from '../../src/pricing/price-cache.service';
 import { SpotPriceRepository } from '../../src/state/spot-price.repository';
@@ -112,11 +113,16 @@ describe('prices API on a replica that does not poll', () => {
   it('answers at once from what the leader stored in Postgres', async () => {
     await api(h).get('/v1/prices').expect(503);
     await h
-      .get(SpotPriceRepository)
-      .replaceRegion(
-        'us-east-1',
-        [{ region: 'us-east-1', zone: 'us-east-1a', instanceType: 'm5.large', price: 0.03 }],
-        new Date(),
+      .get(Tx)
+      .run((m) =>
+        h
+          .get(SpotPriceRepository)
+          .replaceRegion(
+            'us-east-1',
+            [{ region: 'us-east-1', zone: 'us-east-1a', instanceType: 'm5.large', price: 0.03 }],
+            new Date(),
+            m,
+          ),
       );
     const res = await api(h).get('/v1/prices').expect(200);
     expect(res.body).toEqual([entry('us-east-1', 'us-east-1a', 'm5.large', 0.03)]);

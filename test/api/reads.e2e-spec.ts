@@ -1,3 +1,4 @@
+import { Tx } from '../../src/state/tx.service';
 import { AppHarness } from '../app-harness';
 import { makeInstance, makeSpotRequest } from '../factories';
 import { InstanceRepository } from '../../src/state/instance.repository';
@@ -123,8 +124,12 @@ describe('API reads', () => {
         .get(UsageRepository)
         .recordAmiUsage('us-east-1', ['ami-0123456789abcdef0'], new Date('2026-01-01T00:00:00Z'));
       await h
-        .get(UsageRepository)
-        .replaceEbsUsage('us-west-2', [{ volumeType: 'gp3', state: 'active', totalCount: 3, totalGb: 300 }]);
+        .get(Tx)
+        .run((m) =>
+          h
+            .get(UsageRepository)
+            .replaceEbsUsage('us-west-2', [{ volumeType: 'gp3', state: 'active', totalCount: 3, totalGb: 300 }], m),
+        );
       await get('ami-usage').expect(200, [
         { region: 'us-east-1', id: 'ami-0123456789abcdef0', lastUsed: '2026-01-01T00:00:00.000Z' },
       ]);

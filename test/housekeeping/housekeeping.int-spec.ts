@@ -10,6 +10,7 @@ import { HousekeepingService } from '../../src/housekeeping/housekeeping.service
 import { HousekeepingRepository } from '../../src/state/housekeeping.repository';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { SpotRequestRepository } from '../../src/state/spot-request.repository';
+import { Tx } from '../../src/state/tx.service';
 import { UsageRepository } from '../../src/state/usage.repository';
 import { AppHarness, createAppHarness } from '../app-harness';
 import { makeInstance, makeSpotRequest } from '../factories';
@@ -24,6 +25,8 @@ describe('housekeeping (SPEC §6)', () => {
   let h: AppHarness;
   let hk: HousekeepingService;
   let instances: InstanceRepository;
+  const applyEvent = (region: string, id: string, state: string, time: Date) =>
+    h.get(Tx).run((m) => instances.applyEvent(region, id, state, time, m));
   let requests: SpotRequestRepository;
   let key: string;
 
@@ -323,11 +326,11 @@ describe('housekeeping (SPEC §6)', () => {
         makeInstance({ id, region: REGION, workerType: WT, state: 'pending', lastEvent: eventTime }),
       );
     }
-    await instances.applyEvent(REGION, current, 'running', eventTime);
+    await applyEvent(REGION, current, 'running', eventTime);
     // `raced` gets its running event while the sweep is describing: the sweep leaves it as the event made it.
     const racedEvent = new Date(eventTime.getTime() + 1000);
     onCommand(h.get(Ec2Clients).client(REGION), 'DescribeVolumesCommand', async () => {
-      await instances.applyEvent(REGION, raced, 'running', racedEvent);
+      await applyEvent(REGION, raced, 'running', racedEvent);
     });
     const before = new Date();
 
@@ -340,7 +343,7 @@ describe('housekeeping (SPEC §6)', () => {
     expect(row.lastEvent.getTime()).toBeLessThanOrEqual(Date.now());
     expect(await instances.find(REGION, raced)).toMatchObject({ state: 'running', lastEvent: racedEvent });
     // The pending event, redelivered late, is older than the correction.
-    expect(await instances.applyEvent(REGION, lagging, 'pending', eventTime)).toBe('out-of-order');
+    expect(await applyEvent(REGION, lagging, 'pending', eventTime)).toBe('out-of-order');
     expect((await h.get(HousekeepingRepository).listOutcomes())[0]).toMatchObject({ correctedInstances: 1 });
     expect((await hk.sweepRegion(REGION)).correctedInstances).toBe(0);
   });

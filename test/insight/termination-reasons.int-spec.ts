@@ -2,6 +2,7 @@ import { Ec2Gateway } from '../../src/ec2/ec2-gateway.service';
 import { OurInstance } from '../../src/ec2/ec2-rows';
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { TerminationReasons, TerminationReasonsError } from '../../src/insight/termination-reasons.service';
+import { Tx } from '../../src/state/tx.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { TerminationRepository } from '../../src/state/termination.repository';
 import { AppHarness, createAppHarness } from '../app-harness';
@@ -56,10 +57,14 @@ describe('termination reasons from EC2', () => {
     await instances.upsert(gone);
     const now = new Date();
     for (const id of [shutdown.id, capacity.id, interrupted.id, byConsole.id, stillRunning.id, stopper]) {
-      await instances.applyEvent(REGION, id, id === stopper ? 'stopped' : 'shutting-down', now);
+      await h
+        .get(Tx)
+        .run((m) => instances.applyEvent(REGION, id, id === stopper ? 'stopped' : 'shutting-down', now, m));
     }
     // Ended hours ago: EC2 has forgotten it.
-    await instances.remove(REGION, gone.id, undefined, { at: new Date(Date.now() - 3 * 3600_000) });
+    await h
+      .get(Tx)
+      .run((m) => instances.removeWithCause(REGION, [gone.id], { at: new Date(Date.now() - 3 * 3600_000) }, m));
 
     h.sandbox.control.setFaults({ ec2: { outage: 'refuse' } });
     await h.sandbox.control.settled();

@@ -11,6 +11,9 @@ describe('instances in state', () => {
   let requests: SpotRequestRepository;
   const t0 = new Date('2026-01-01T00:00:00Z');
   const at = (seconds: number): Date => new Date(t0.getTime() + seconds * 1000);
+  /** One event, in a transaction of its own (the row lock lasts until it ends), as the listener applies it. */
+  const applyEvent = (region: string, id: string, state: string, time: Date) =>
+    h.get(Tx).run((m) => instances.applyEvent(region, id, state, time, m));
 
   beforeAll(async () => {
     h = await createStateHarness();
@@ -66,7 +69,7 @@ describe('instances in state', () => {
 
   describe('applying state-change events', () => {
     it('an event for an instance not in state reports it absent and changes nothing', async () => {
-      expect(await instances.applyEvent('us-east-1', 'i-missing', 'running', at(1))).toBe('absent');
+      expect(await applyEvent('us-east-1', 'i-missing', 'running', at(1))).toBe('absent');
       expect(await instances.list()).toEqual([]);
     });
 
@@ -74,7 +77,7 @@ describe('instances in state', () => {
       const row = makeInstance({ lastEvent: at(0) });
       await instances.upsert(row);
       const before = (await instances.find(row.region, row.id))!.touched;
-      expect(await instances.applyEvent(row.region, row.id, 'running', at(5))).toBe('updated');
+      expect(await applyEvent(row.region, row.id, 'running', at(5))).toBe('updated');
       const after = (await instances.find(row.region, row.id))!;
       expect(after).toMatchObject({ state: 'running', lastEvent: at(5) });
       expect(after.touched.getTime()).toBeGreaterThanOrEqual(before.getTime());
@@ -83,11 +86,11 @@ describe('instances in state', () => {
     it('older events, and events of the same time and an earlier or the same state, change nothing', async () => {
       const row = makeInstance({ state: 'running', lastEvent: at(10) });
       await instances.upsert(row);
-      expect(await instances.applyEvent(row.region, row.id, 'pending', at(9))).toBe('out-of-order');
-      expect(await instances.applyEvent(row.region, row.id, 'terminated', at(9))).toBe('out-of-order');
-      expect(await instances.applyEvent(row.region, row.id, 'pending', at(10))).toBe('out-of-order');
+      expect(await applyEvent(row.region, row.id, 'pending', at(9))).toBe('out-of-order');
+      expect(await applyEvent(row.region, row.id, 'terminated', at(9))).toBe('out-of-order');
+      expect(await applyEvent(row.region, row.id, 'pending', at(10))).toBe('out-of-order');
       // A duplicate delivery.
-      expect(await instances.applyEvent(row.region, row.id, 'running', at(10))).toBe('out-of-order');
+      expect(await applyEvent(row.region, row.id, 'running', at(10))).toBe('out-of-order');
       expect(await instances.find(row.region, row.id)).toMatchObject({ state: 'running', lastEvent: at(10) });
     });
 
@@ -95,12 +98,12 @@ describe('instances in state', () => {
       it('a running of the same second as the pending applies, in either delivery order', async () => {
         const inOrder = makeInstance({ state: 'pending', lastEvent: at(10) });
         await instances.upsert(inOrder);
-        expect(await instances.applyEvent(inOrder.region, inOrder.id, 'running', at(10))).toBe('updated');
+        expect(await applyEvent(inOrder.region, inOrder.id, 'running', at(10))).toBe('updated');
         expect(await instances.find(inOrder.region, inOrder.id)).toMatchObject({ state: 'running', lastEvent: at(10) });
 
         const reversed = makeInstance({ state: 'running', lastEvent: at(10) });
         await instances.upsert(reversed);
-        expect(await instances.applyEvent(reversed.region, reversed.id, 'pending', at(10))).toBe('out-of-order');
+        expect(await applyEvent(reversed.region, reversed.id, 'pending', at(10))).toBe('out-of-order');
         expect(await instances.find(reversed.region, reversed.id)).toMatchObject({ state: 'running' });
       });
 
@@ -109,7 +112,7 @@ describe('instances in state', () => {
         async (state) => {
           const row = makeInstance({ state: 'running', lastEvent: at(10) });
           await instances.upsert(row);
-          expect(await instances.applyEvent(row.region, row.id, state, at(10))).toBe('removed');
+          expect(await applyEvent(row.region, row.id, state, at(10))).toBe('removed');
           expect(await instances.find(row.region, row.id)).toBeNull();
         },
       );
@@ -132,7 +135,7 @@ describe('instances in state', () => {
       async (state) => {
         const row = makeInstance({ lastEvent: at(0) });
         await instances.upsert(row);
-        expect(await instances.applyEvent(row.region, row.id, state, at(1))).toBe('removed');
+        expect(await applyEvent(row.region, row.id, state, at(1))).toBe('removed');
         expect(await instances.find(row.region, row.id)).toBeNull();
       },
     );
@@ -142,8 +145,8 @@ describe('instances in state', () => {
       await instances.upsert(row);
       for (let round = 0; round < 10; round++) {
         const results = await Promise.all([
-          instances.applyEvent(row.region, row.id, 'running', at(2 * round + 2)),
-          instances.applyEvent(row.region, row.id, 'pending', at(2 * round + 1)),
+          applyEvent(row.region, row.id, 'running', at(2 * round + 2)),
+          applyEvent(row.region, row.id, 'pending', at(2 * round + 1)),
         ]);
         expect(results.filter((r) => r === 'updated').length).toBeGreaterThanOrEqual(1);
         expect(await instances.find(row.region, row.id)).toMatchObject({

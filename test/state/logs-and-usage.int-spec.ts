@@ -1,8 +1,9 @@
 import { EventLogRepository } from '../../src/state/event-log.repository';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { TerminationNoticeRepository } from '../../src/state/termination-notice.repository';
-import { UsageRepository } from '../../src/state/usage.repository';
+import { EbsTotals, UsageRepository } from '../../src/state/usage.repository';
 import { makeInstance } from '../factories';
+import { Tx } from '../../src/state/tx.service';
 import { createStateHarness, StateHarness } from '../state-harness';
 
 describe('event log, usage and termination notices', () => {
@@ -38,9 +39,11 @@ describe('event log, usage and termination notices', () => {
 
   it("replaces one region's EBS usage without touching another's", async () => {
     const usage = h.get(UsageRepository);
-    await usage.replaceEbsUsage('us-east-1', [{ volumeType: 'gp3', state: 'active', totalCount: 3, totalGb: 300 }]);
-    await usage.replaceEbsUsage('us-west-2', [{ volumeType: 'gp2', state: 'unused', totalCount: 1, totalGb: 8 }]);
-    await usage.replaceEbsUsage('us-east-1', [
+    const replaceEbsUsage = (region: string, totals: EbsTotals[]) =>
+      h.get(Tx).run((m) => usage.replaceEbsUsage(region, totals, m));
+    await replaceEbsUsage('us-east-1', [{ volumeType: 'gp3', state: 'active', totalCount: 3, totalGb: 300 }]);
+    await replaceEbsUsage('us-west-2', [{ volumeType: 'gp2', state: 'unused', totalCount: 1, totalGb: 8 }]);
+    await replaceEbsUsage('us-east-1', [
       { volumeType: 'gp3', state: 'unused', totalCount: 2, totalGb: 5_000_000_000 },
       { volumeType: 'io2', state: 'active', totalCount: 1, totalGb: 100 },
     ]);

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { HousekeepingRepository } from '../../src/state/housekeeping.repository';
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { SpotPriceRepository } from '../../src/state/spot-price.repository';
@@ -14,6 +15,8 @@ describe('terminations: every instance leaving state is recorded, with why', () 
   const reasonOf = async (id: string) =>
     (await terminations.list({ workerType: 'builder', limit: 1000 })).terminations.find((t) => t.instanceId === id)
       ?.reason;
+
+  const inTx = <T>(fn: (m: EntityManager) => Promise<T>): Promise<T> => h.get(Tx).run(fn);
 
   beforeAll(async () => {
     h = await createStateHarness();
@@ -36,8 +39,8 @@ describe('terminations: every instance leaving state is recorded, with why', () 
       received: undefined,
     });
     const eventTime = new Date(Date.now() - 5000);
-    await instances.applyEvent(plain.region, plain.id, 'shutting-down', eventTime);
-    await instances.applyEvent(noticed.region, noticed.id, 'terminated', eventTime);
+    await inTx((m) => instances.applyEvent(plain.region, plain.id, 'shutting-down', eventTime, m));
+    await inTx((m) => instances.applyEvent(noticed.region, noticed.id, 'terminated', eventTime, m));
 
     const page = await terminations.list({ workerType: 'builder', limit: 10 });
     const byId = new Map(page.terminations.map((t) => [t.instanceId, t]));
@@ -50,9 +53,9 @@ describe('terminations: every instance leaving state is recorded, with why', () 
     const raced = makeInstance();
     const later = makeInstance();
     await instances.upsertMany([zombie, raced, later]);
-    await instances.applyEvent(raced.region, raced.id, 'shutting-down', new Date());
+    await inTx((m) => instances.applyEvent(raced.region, raced.id, 'shutting-down', new Date(), m));
     await h.get(Tx).run(async (tx) => {
-      await instances.removeMany('us-east-1', [zombie.id, raced.id], tx, { reason: 'zombie' });
+      await instances.removeWithCause('us-east-1', [zombie.id, raced.id], { reason: 'zombie' }, tx);
       await instances.removeMany('us-east-1', [later.id], tx);
     });
     expect(await reasonOf(zombie.id)).toBe('zombie');
@@ -62,17 +65,16 @@ describe('terminations: every instance leaving state is recorded, with why', () 
 
   it('an instance of ours never in state is recorded from what EC2 said; a rolled-back removal records nothing', async () => {
     const never = makeInstance({ id: 'i-0never' });
-    await instances.removeMany('us-east-1', [never.id], undefined, {
-      reason: 'terminate-worker-type',
-      instances: [never],
-    });
+    await inTx((m) =>
+      instances.removeWithCause('us-east-1', [never.id], { reason: 'terminate-worker-type', instances: [never] }, m),
+    );
     expect(await reasonOf(never.id)).toBe('terminate-worker-type');
 
     const kept = makeInstance();
     await instances.upsert(kept);
     await expect(
       h.get(Tx).run(async (tx) => {
-        await instances.remove(kept.region, kept.id, tx, { reason: 'zombie' });
+        await instances.removeWithCause(kept.region, [kept.id], { reason: 'zombie' }, tx);
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
@@ -80,18 +82,23 @@ describe('terminations: every instance leaving state is recorded, with why', () 
   });
 
   it('housekeeping removing an extraneous row records it too, with the price of its pool', async () => {
-    await h
-      .get(SpotPriceRepository)
-      .replaceRegion(
-        'us-east-1',
-        [{ region: 'us-east-1', zone: 'us-east-1a', instanceType: 'm5.large', price: 0.031 }],
-        new Date(),
-      );
+    await inTx((m) =>
+      h
+        .get(SpotPriceRepository)
+        .replaceRegion(
+          'us-east-1',
+          [{ region: 'us-east-1', zone: 'us-east-1a', instanceType: 'm5.large', price: 0.031 }],
+          new Date(),
+          m,
+        ),
+    );
     const gone = makeInstance({ spotRequestId: 'sir-2', launched: new Date(Date.now() - 3600_000) });
     await instances.upsert(gone);
     await new Promise((r) => setTimeout(r, 5));
     const start = await h.get(HousekeepingRepository).now();
-    await h.get(HousekeepingRepository).reconcileInstances('us-east-1', [], { start, describeLagGraceSeconds: 0 });
+    await inTx((m) =>
+      h.get(HousekeepingRepository).reconcileInstances('us-east-1', [], { start, describeLagGraceSeconds: 0 }, m),
+    );
     const [t] = (await terminations.list({ workerType: 'builder', limit: 10 })).terminations;
     expect(t).toMatchObject({ instanceId: gone.id, reason: 'unresolved', hourlyPrice: 0.031 });
   });
@@ -101,20 +108,20 @@ describe('terminations: every instance leaving state is recorded, with why', () 
     await instances.upsertMany(rows);
     const same = new Date('2026-03-01T10:00:00Z');
     await h.get(Tx).run(async (tx) => {
-      await instances.removeMany(
+      await instances.removeWithCause(
         'us-east-1',
         rows.slice(0, 5).map((r) => r.id),
-        tx,
         { at: same },
+        tx,
       );
     });
-    await instances.removeMany(
-      'us-east-1',
-      rows.slice(5).map((r) => r.id),
-      undefined,
-      {
-        at: new Date('2026-03-02T10:00:00Z'),
-      },
+    await inTx((m) =>
+      instances.removeWithCause(
+        'us-east-1',
+        rows.slice(5).map((r) => r.id),
+        { at: new Date('2026-03-02T10:00:00Z') },
+        m,
+      ),
     );
     const seen: string[] = [];
     let after;
@@ -146,7 +153,7 @@ describe('terminations: every instance leaving state is recorded, with why', () 
     const b = makeInstance();
     await instances.upsertMany([a, b]);
     await instances.remove(a.region, a.id);
-    await instances.remove(b.region, b.id, undefined, { reason: 'terminate-instance' });
+    await inTx((m) => instances.removeWithCause(b.region, [b.id], { reason: 'terminate-instance' }, m));
     const changed = await terminations.resolve('us-east-1', [
       { instanceId: a.id, reason: 'instance-initiated', code: 'Client.InstanceInitiatedShutdown', message: 'm' },
       { instanceId: b.id, reason: 'user-initiated', code: 'Client.UserInitiatedShutdown', message: 'm' },

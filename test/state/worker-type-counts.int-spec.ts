@@ -228,16 +228,26 @@ describe('worker type counts kept by the database', () => {
             const housekeeping = h.get(HousekeepingRepository);
             const sweep = { start: await housekeeping.now(), describeLagGraceSeconds: 0 };
             const inRegion = <R extends { region: string }>(rows: R[]) => rows.filter((r) => r.region === s.region);
-            await housekeeping.reconcileInstances(
-              s.region,
-              unique(inRegion(s.instances.map((r) => toInstance(0, r)))),
-              sweep,
-            );
-            await housekeeping.reconcileSpotRequests(
-              s.region,
-              unique(inRegion(s.spots.map((r) => ({ ...toSpot(0, r), state: 'open' })))),
-              sweep,
-            );
+            await h
+              .get(Tx)
+              .run((m) =>
+                housekeeping.reconcileInstances(
+                  s.region,
+                  unique(inRegion(s.instances.map((r) => toInstance(0, r)))),
+                  sweep,
+                  m,
+                ),
+              );
+            await h
+              .get(Tx)
+              .run((m) =>
+                housekeeping.reconcileSpotRequests(
+                  s.region,
+                  unique(inRegion(s.spots.map((r) => ({ ...toSpot(0, r), state: 'open' })))),
+                  sweep,
+                  m,
+                ),
+              );
           } else if (s.table === 'every table') {
             await h.truncate();
           } else {

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { JOB_NAMES } from '../../config/app-config';
+import type { AmiUsage, EbsUsage, HousekeepingOutcome } from '../../state/entities';
 
 export class PingDto {
   @ApiProperty({ example: true }) alive!: boolean;
@@ -21,6 +22,10 @@ export class AmiUsageDto {
   @ApiProperty() lastUsed!: Date;
 }
 
+export function toAmiUsageDto(u: AmiUsage): AmiUsageDto {
+  return { region: u.region, id: u.id, lastUsed: u.lastUsed };
+}
+
 export class EbsUsageDto {
   @ApiProperty({ example: 'us-east-1' }) region!: string;
   @ApiProperty({ example: 'gp3' }) volumeType!: string;
@@ -28,6 +33,17 @@ export class EbsUsageDto {
   @ApiProperty() totalCount!: number;
   @ApiProperty() totalGb!: number;
   @ApiProperty() touched!: Date;
+}
+
+export function toEbsUsageDto(u: EbsUsage): EbsUsageDto {
+  return {
+    region: u.region,
+    volumeType: u.volumeType,
+    state: u.state,
+    totalCount: u.totalCount,
+    totalGb: u.totalGb,
+    touched: u.touched,
+  };
 }
 
 export class DbPoolStatsDto {
@@ -77,6 +93,24 @@ export class HousekeepingOutcomeDto {
   @ApiProperty({ description: 'Instances, spot requests and volumes given their missing tags' }) tagged!: number;
   @ApiProperty({ type: String, nullable: true, description: 'Why the sweep of this region failed, if it did' })
   error!: string | null;
+}
+
+export function toHousekeepingOutcomeDto(o: HousekeepingOutcome): HousekeepingOutcomeDto {
+  return {
+    region: o.region,
+    started: o.started,
+    finished: o.finished,
+    durationMs: o.durationMs,
+    missingInstances: o.missingInstances,
+    missingSpotRequests: o.missingSpotRequests,
+    extraneousInstances: o.extraneousInstances,
+    extraneousSpotRequests: o.extraneousSpotRequests,
+    correctedInstances: o.correctedInstances,
+    zombiesKilled: o.zombiesKilled,
+    stoppedKilled: o.stoppedKilled,
+    tagged: o.tagged,
+    error: o.error,
+  };
 }
 
 export class KeyPairDto {
