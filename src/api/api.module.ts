@@ -4,7 +4,7 @@ import { AwsModule } from '../aws/aws.module';
 import { Ec2Module } from '../ec2/ec2.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { LaunchPolicyModule } from '../launch-policy/launch-policy.module';
-import { PricingModule } from '../pricing/pricing.module';
+import { PricesModule } from '../prices/prices.module';
 import { ResourcesModule } from '../resources/resources.module';
 import { StateModule } from '../state/state.module';
 import { ApiClients } from './auth/api-clients.service';
@@ -31,7 +31,7 @@ import { TerminationService } from './termination.service';
 
 /** The REST API of SPEC §8. */
 @Module({
-  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricingModule, LaunchPolicyModule, JobsModule],
+  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricesModule, LaunchPolicyModule, JobsModule],
   controllers: [
     RootController,
     MetaController,

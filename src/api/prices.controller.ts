@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { PriceCache } from '../pricing/price-cache.service';
-import { PriceSync } from '../pricing/price-sync.service';
+import { PriceCache } from '../prices/price-cache.service';
+import { PriceSync } from '../prices/price-sync.service';
 import {
   PriceEntryDto,
   PriceRestrictionsDto,

@@ -1,23 +1,5 @@
+import { HANDLED_EVENTS, HandledEvent } from '../setup/handled-events';
 import { TerminationAction, TerminationNoticeKind } from '../state/entities';
-
-/** An EventBridge event this parser acts on; `detail` holds fields it requires to have exactly these values. */
-export interface HandledEvent {
-  source: string;
-  detailType: string;
-  detail?: Readonly<Record<string, string>>;
-}
-
-/** Every event the parser acts on. Setup's EventBridge rules are built from these, so the two cannot drift. */
-export const HANDLED_EVENTS = {
-  stateChange: { source: 'aws.ec2', detailType: 'EC2 Instance State-change Notification' },
-  spotInterruption: { source: 'aws.ec2', detailType: 'EC2 Spot Instance Interruption Warning' },
-  rebalance: { source: 'aws.ec2', detailType: 'EC2 Instance Rebalance Recommendation' },
-  scheduledChange: {
-    source: 'aws.health',
-    detailType: 'AWS Health Event',
-    detail: { service: 'EC2', eventTypeCategory: 'scheduledChange' },
-  },
-} as const satisfies Record<string, HandledEvent>;
 
 const { stateChange, spotInterruption, rebalance, scheduledChange } = HANDLED_EVENTS;
 const is = (e: HandledEvent, source: string, detailType: string) => source === e.source && detailType === e.detailType;

@@ -5,7 +5,7 @@ import { Ec2Gateway } from '../ec2/ec2-gateway.service';
 import { Job } from '../jobs/job.decorator';
 import { NewSpotPrice, SpotPriceRepository } from '../state/spot-price.repository';
 import { Tx } from '../state/tx.service';
-import { PriceSync } from './price-sync.service';
+import { PriceSync } from '../prices/price-sync.service';
 
 export interface RegionPricingOutcome {
   region: string;

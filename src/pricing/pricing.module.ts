@@ -1,14 +1,13 @@
 import { Module } from '@nestjs/common';
 import { Ec2Module } from '../ec2/ec2.module';
+import { PricesModule } from '../prices/prices.module';
 import { StateModule } from '../state/state.module';
-import { PriceCache } from './price-cache.service';
-import { PriceSync } from './price-sync.service';
 import { PricingPoller } from './pricing-poller.service';
 
-/** Spot prices (SPEC §7): the cache the API reads, and the poller that fills it (its `@Job`). */
+/** The pricing job (SPEC §7): polls EC2's spot price history into Postgres, where every replica's PriceSync finds it. */
 @Module({
-  imports: [StateModule, Ec2Module],
-  providers: [PriceCache, PriceSync, PricingPoller],
-  exports: [PriceCache, PriceSync, PricingPoller],
+  imports: [StateModule, Ec2Module, PricesModule],
+  providers: [PricingPoller],
+  exports: [PricingPoller],
 })
 export class PricingModule {}

@@ -17,7 +17,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { hasAwsErrorCode } from '../aws/aws-error';
 import { AwsClients } from '../aws/aws-clients.service';
 import { AppConfig } from '../config/app-config';
-import { HANDLED_EVENTS, HandledEvent } from '../event-listener/event-envelope';
+import { HANDLED_EVENTS, HandledEvent } from './handled-events';
 
 /** One line of the setup report: what kind of thing, where, and why it was left if it was. */
 export interface SetupItem {

@@ -1,6 +1,6 @@
 import { Tx } from '../../src/state/tx.service';
 import { AppHarness } from '../app-harness';
-import { PriceCache, PriceEntry } from '../../src/pricing/price-cache.service';
+import { PriceCache, PriceEntry } from '../../src/prices/price-cache.service';
 import { SpotPriceRepository } from '../../src/state/spot-price.repository';
 import { api, createApiHarness } from './support';
 

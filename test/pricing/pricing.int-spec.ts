@@ -1,6 +1,6 @@
 import { INSTANCE_TYPES } from '../../src/sandbox/ec2/catalog';
-import { PriceCache, PriceEntry } from '../../src/pricing/price-cache.service';
-import { PriceSync } from '../../src/pricing/price-sync.service';
+import { PriceCache, PriceEntry } from '../../src/prices/price-cache.service';
+import { PriceSync } from '../../src/prices/price-sync.service';
 import { PricingError, PricingPoller } from '../../src/pricing/pricing-poller.service';
 import { CapacityCooldownRepository } from '../../src/state/capacity-cooldown.repository';
 import { AppHarness } from '../app-harness';

@@ -11,7 +11,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { InputError } from '../../common/errors';
-import { PriceEntry, Restriction, RESTRICTION_KEYS, RestrictionKey } from '../../pricing/price-cache.service';
+import { PriceEntry, Restriction, RESTRICTION_KEYS, RestrictionKey } from '../../prices/price-cache.service';
 import { validationReasons } from '../validation';
 
 const TEXT_KEYS: readonly string[] = ['instanceType', 'region', 'zone', 'type'];
