@@ -20,6 +20,7 @@ import { StateModule } from './state/state.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const eventListener = EventListenerModule.register(config);
     return {
       module: AppModule,
       imports: [
@@ -32,11 +33,11 @@ export class AppModule {
         MetricsModule,
         AwsModule,
         PricingModule,
-        HealthModule,
+        HealthModule.register([eventListener]),
         ApiModule,
         SpotPollerModule,
         SetupModule,
-        EventListenerModule.register(config),
+        eventListener,
         HousekeepingModule,
         InsightModule,
       ],

@@ -1,4 +1,4 @@
-import { Controller, Get, Optional } from '@nestjs/common';
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -8,7 +8,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { withTimeout } from '../common/timeout';
-import { QueueHealth } from '../event-listener/queue-health.service';
+import { QUEUE_READINESS, ReadinessCheck } from '../common/readiness';
 import { DatabaseStatusService } from '../state/database-status.service';
 
 /** Each readiness check gives up after this; they run in parallel, so the probe answers within 3 s (SPEC §9). */
@@ -24,7 +24,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly status: DatabaseStatusService,
     /** Present when this replica consumes events (EVENT_LISTENER_ENABLED with a cloud to consume from). */
-    @Optional() private readonly queues?: QueueHealth,
+    @Optional() @Inject(QUEUE_READINESS) private readonly queues?: ReadinessCheck,
   ) {}
 
   @Get('live')
@@ -36,10 +36,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    const checks: HealthIndicatorFunction[] = [
-      () => this.databaseCheck(),
-      () => this.migrationsCheck(),
-    ];
+    const checks: HealthIndicatorFunction[] = [() => this.databaseCheck(), () => this.migrationsCheck()];
     const queues = this.queues;
     if (queues) checks.push(() => this.queuesCheck(queues));
     return this.health.check(checks);
@@ -53,7 +50,7 @@ export class HealthController {
     return this.db.pingCheck('database', { timeout: CHECK_TIMEOUT_MS });
   }
 
-  private async queuesCheck(queues: QueueHealth) {
+  private async queuesCheck(queues: ReadinessCheck) {
     const check = this.indicators.check('queues');
     const problems = await queues.problems();
     return problems.length ? check.down({ message: problems.join('; ') }) : check.up();
@@ -62,10 +59,11 @@ export class HealthController {
   private async migrationsCheck() {
     const check = this.indicators.check('migrations');
     try {
-      return (await withTimeout(this.status.pendingMigrations(), CHECK_TIMEOUT_MS)) ? check.down({ message: 'migrations are pending' }) : check.up();
+      return (await withTimeout(this.status.pendingMigrations(), CHECK_TIMEOUT_MS))
+        ? check.down({ message: 'migrations are pending' })
+        : check.up();
     } catch (err) {
       return check.down({ message: `cannot read the migrations table: ${(err as Error).message}` });
     }
   }
 }
-
