@@ -4,7 +4,6 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { Logger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
 import { DEVELOPMENT_CLIENT_ID } from './api/auth/api-clients.service';
 import { loadDevelopmentToken } from './api/auth/development-token';
 import { AppModule } from './app.module';
@@ -19,6 +18,7 @@ import { ServiceLogger } from './logging/service-logger';
 import { startupSummary } from './logging/startup-summary';
 import { removeServiceFile, writeServiceFile } from './service-file';
 import { CloudStateRepository } from './state/cloud-state.repository';
+import { Tx } from './state/tx.service';
 
 function readConfig(): AppConfig {
   try {
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   if (cloud.fresh) {
     // The sandbox lives in memory and was just made; the database outlives it. Whatever the database
     // says of the cloud's present describes a cloud that is gone: forget it before anything reads it.
-    const forgotten = await app.get(DataSource).transaction((tx) => app.get(CloudStateRepository).forgetCloud(tx));
+    const forgotten = await app.get(Tx).run((tx) => app.get(CloudStateRepository).forgetCloud(tx));
     const line = {
       msg: 'the sandbox cloud is new (it lives in memory): forgot what the database knew of the previous one',
       ...forgotten,

@@ -6,7 +6,7 @@ import { CapacityCooldownRepository } from '../../src/state/capacity-cooldown.re
 import { InstanceRepository } from '../../src/state/instance.repository';
 import { EventHandlerService } from '../../src/event-listener/event-handler.service';
 import { PricingPoller } from '../../src/pricing/pricing-poller.service';
-import { PriceSync } from '../../src/pricing/price-sync.service';
+import { PriceSync } from '../../src/prices/price-sync.service';
 import { api, bearer, createApiHarness, TOKENS } from './support';
 
 const WT = 'builder';

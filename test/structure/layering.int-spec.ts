@@ -23,7 +23,7 @@ const SHARED = new Set([
 ]);
 const FLOOR: Record<string, Set<string>> = { config: new Set(), state: new Set(['config', 'common', 'logging']) };
 /** Where the application is put together: they import what they assemble. */
-const ROOTS = new Set(['main', 'app.module', 'configure-app', 'cli', 'cloud', 'database']);
+const ROOTS = new Set(['main', 'app.module', 'configure-app', 'cli', 'cloud', 'database', 'data-dir', 'service-file']);
 /** The local cloud stands apart: it shares only `common` with the service. */
 const SANDBOX = 'sandbox';
 
