@@ -7,6 +7,7 @@ import { launchExamplesPatch } from './api/launch/launch-examples';
 import { REQUEST_DTOS } from './api/dto/request-dtos';
 import { requestConstraintsPatch } from './api/openapi-constraints';
 import { requestIdMiddleware } from './common/request-id';
+import { withCallerWaiting } from './ec2/ec2-call-context';
 import { setupSwagger } from './api/swagger';
 import { createValidationPipe } from './api/validation';
 import { AppConfig } from './config/app-config';
@@ -23,6 +24,9 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use(requestIdMiddleware);
   app.useBodyParser('json');
   app.use(refuseUnsafeBodies);
+  // After the body parser (its stream callbacks would lose the context): from here a caller is waiting.
+  const maxWaitMs = app.get(AppConfig).ec2RateLimitMaxWaitMs;
+  app.use((_req: Request, _res: Response, next: NextFunction) => withCallerWaiting(maxWaitMs, next));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorFilter());
   countRequests(app);

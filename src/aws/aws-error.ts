@@ -1,3 +1,5 @@
+import { ApiError } from '../common/errors';
+
 /** What an AWS SDK error carries once it has passed through our clients (see `annotateErrors`). */
 export interface AwsCallError extends Error {
   /** EC2's error code, e.g. `InvalidInstanceID.NotFound` (the SDK puts it in `name`). */
@@ -7,8 +9,12 @@ export interface AwsCallError extends Error {
   $metadata?: { requestId?: string; httpStatusCode?: number };
 }
 
+/**
+ * True for an answer of AWS. An `ApiError` thrown inside a client's middleware (a call refused before it
+ * was sent) carries `$metadata` too, added by the SDK's retry middleware, but it is no AWS answer.
+ */
 export function isAwsError(err: unknown): err is AwsCallError {
-  return err instanceof Error && typeof (err as AwsCallError).$metadata === 'object';
+  return err instanceof Error && !(err instanceof ApiError) && typeof (err as AwsCallError).$metadata === 'object';
 }
 
 /** EC2's error code of an SDK error (`InvalidParameterValue`, ...), or undefined for anything else. */

@@ -211,6 +211,9 @@ export class AppConfig {
   get ec2RateLimits(): Ec2RateLimits {
     return parseEc2RateLimits(this.env.EC2_RATE_LIMITS);
   }
+  get ec2RateLimitMaxWaitMs(): number {
+    return this.env.EC2_RATE_LIMIT_MAX_WAIT_MS;
+  }
   get sandboxClockSpeed(): number {
     return this.env.SANDBOX_CLOCK_SPEED;
   }

@@ -127,6 +127,8 @@ export class Env {
   @Type(() => Number) @IsNumber() @Min(0) SANDBOX_CLOCK_SPEED = 1;
   /** Client-side EC2 rate limits over AWS's buckets: `mutating=25:2.5,RunInstances=10:4` (capacity:refill/s). */
   @IsOptional() @IsString() EC2_RATE_LIMITS?: string;
+  /** The longest an API request's EC2 call waits for those limits; beyond it the request answers 503 at once. */
+  @Type(() => Number) @IsInt() @Min(0) EC2_RATE_LIMIT_MAX_WAIT_MS = 5000;
 
   @Matches(/^[a-zA-Z0-9_-]{1,70}$/, { message: 'QUEUE_NAME must be 1-70 characters of [a-zA-Z0-9_-]' })
   QUEUE_NAME = 'ec2-events';

@@ -5,7 +5,8 @@ import { clientOptions, instrument, stackOf } from '../aws/aws-clients.service';
 import { awsErrorCode } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../metrics/metrics.service';
-import { Ec2UnavailableError, isUnreachable } from './ec2-errors';
+import { maxRateLimitWaitMs } from './ec2-call-context';
+import { Ec2RateLimitedError, Ec2UnavailableError, isUnreachable } from './ec2-errors';
 import { Ec2RateLimiter } from './rate-limiter';
 import { Ec2RetryStrategy } from './retry-strategy';
 
@@ -51,12 +52,21 @@ export class Ec2Clients implements OnApplicationShutdown {
     this.clients.clear();
   }
 
-  /** Every attempt, retries included, takes its tokens first; a throttled one is counted, and nothing more. */
+  /**
+   * Every attempt, retries included, takes its tokens first; a throttled one is counted, and nothing more.
+   * An API request's attempt that would wait longer than `EC2_RATE_LIMIT_MAX_WAIT_MS` is refused (503)
+   * without taking tokens; background work (jobs, events) waits its turn however long.
+   */
   private rateLimit(client: EC2Client, region: string): void {
     stackOf(client).addRelativeTo(
       (next, context) => async (args) => {
         const action = context.commandName?.replace(/Command$/, '') ?? '';
-        const { waitMs, spends } = this.limiter.reserve(region, action, args.input);
+        const maxWaitMs = maxRateLimitWaitMs();
+        const { waitMs, spends, refused, scarcest } = this.limiter.reserve(region, action, args.input, maxWaitMs);
+        if (refused) {
+          this.metrics.ec2RateLimitRefused.inc({ region, bucket: scarcest.bucket });
+          throw new Ec2RateLimitedError(region, action, scarcest.bucket, waitMs, maxWaitMs!);
+        }
         const bucket = spends[0].bucket;
         if (waitMs > 0) {
           this.metrics.ec2RateLimitWait.inc({ region, bucket }, waitMs / 1000);

@@ -64,3 +64,28 @@ function unreachableCode(err: Error): string | undefined {
   if (/\bTimeoutError\b|socket hang up/.test(err.message)) return 'TimeoutError';
   return [...UNREACHABLE_CODES].find((c) => err.message.includes(c));
 }
+
+/**
+ * An API request's EC2 call would have waited longer than `EC2_RATE_LIMIT_MAX_WAIT_MS` for this
+ * replica's copy of EC2's buckets (a burst, or many callers retrying at once after an outage): a 503 at
+ * once, with `Retry-After` the time after which the same call would be let through, and nothing sent to
+ * EC2 nor taken from the buckets. Periodic jobs and events have no caller waiting and are never refused.
+ */
+export class Ec2RateLimitedError extends ServiceUnavailableError {
+  constructor(
+    readonly region: string,
+    readonly operation: string,
+    readonly bucket: string,
+    readonly waitMs: number,
+    readonly maxWaitMs: number,
+  ) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((waitMs - maxWaitMs) / 1000));
+    super(
+      `too many EC2 calls queued in this replica: this ${operation} in ${region} would wait ` +
+        `${(waitMs / 1000).toFixed(1)} s for the ${bucket} bucket (at most ${maxWaitMs / 1000} s); ` +
+        `try again in ${retryAfterSeconds} s`,
+      { region, operation, cause: 'rate-limit', bucket, waitMs },
+      retryAfterSeconds,
+    );
+  }
+}

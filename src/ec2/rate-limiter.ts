@@ -27,9 +27,16 @@ export class TokenBucket {
 
   /** Takes `n` tokens and returns how long to wait before spending them (ms). */
   reserve(n = 1): number {
-    this.refill();
+    const waitMs = this.waitFor(n);
     this.tokens -= n;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.limit.refillPerSecond) * 1000);
+    return waitMs;
+  }
+
+  /** How long a caller taking `n` tokens now would wait (ms), taking nothing. */
+  waitFor(n = 1): number {
+    this.refill();
+    const after = this.tokens - n;
+    return after >= 0 ? 0 : Math.ceil((-after / this.limit.refillPerSecond) * 1000);
   }
 
   /** Tokens in the bucket now (negative while callers wait on borrowed ones). */
@@ -83,6 +90,17 @@ export function spendsOf(action: string, input: CallShape, limits: Ec2RateLimits
   return spends;
 }
 
+/** One attempt's place in the limiter's queue. */
+export interface Reservation {
+  /** How long the attempt waits (or, refused, would have waited) for its tokens (ms). */
+  waitMs: number;
+  spends: Spend[];
+  /** True when the wait was over the caller's bound: nothing was taken and the attempt must not be sent. */
+  refused: boolean;
+  /** The spend whose bucket makes the attempt wait longest (the request bucket when none makes it wait). */
+  scarcest: Spend;
+}
+
 /**
  * Client-side copies of EC2's buckets for one process, per region: every attempt of every call (the
  * API's, the jobs', the event listener's) takes its tokens first, so that together they stay under what
@@ -96,12 +114,23 @@ export class Ec2RateLimiter {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** Reserves the tokens of one attempt; returns how long to wait before sending it (ms). */
-  reserve(region: string, action: string, input: object): { waitMs: number; spends: Spend[] } {
+  /**
+   * Reserves the tokens of one attempt; returns how long to wait before sending it (ms). With `maxWaitMs`
+   * (a caller is waiting), an attempt that would wait longer is refused up front: `refused`, with the wait
+   * it would have had and the bucket that would have kept it, and no token taken — a refused caller leaves
+   * the queue as it was, so the callers behind it wait no longer.
+   */
+  reserve(region: string, action: string, input: object, maxWaitMs?: number): Reservation {
     const spends = spendsOf(action, input, this.limits);
     let waitMs = 0;
-    for (const spend of spends) waitMs = Math.max(waitMs, this.bucket(region, spend).reserve(spend.tokens));
-    return { waitMs, spends };
+    let scarcest = spends[0];
+    for (const spend of spends) {
+      const wait = this.bucket(region, spend).waitFor(spend.tokens);
+      if (wait > waitMs) [waitMs, scarcest] = [wait, spend];
+    }
+    if (maxWaitMs !== undefined && waitMs > maxWaitMs) return { waitMs, spends, refused: true, scarcest };
+    for (const spend of spends) this.bucket(region, spend).reserve(spend.tokens);
+    return { waitMs, spends, refused: false, scarcest };
   }
 
   /** The request bucket an action called with `input` takes from, in one region (tests and diagnostics). */

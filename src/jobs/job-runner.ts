@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { hostname } from 'node:os';
+import { inBackground } from '../ec2/ec2-call-context';
 import { Metrics } from '../metrics/metrics.service';
 import { JobRunRepository } from '../state/job-run.repository';
 import { LeaderLock, LeaderLockLostError } from '../state/leader-lock.service';
@@ -140,7 +141,8 @@ export class JobRunner<T> {
         signal.addEventListener('abort', onAbort, { once: true });
         let ok = false;
         try {
-          const result = await this.options.work(signal);
+          // Nobody waits on a job, even one an API request asked for: its EC2 calls wait for tokens.
+          const result = await inBackground(() => this.options.work(signal));
           signal.throwIfAborted();
           await runs.finish(run, true, null);
           ok = true;

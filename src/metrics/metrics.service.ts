@@ -53,6 +53,12 @@ export class Metrics {
     labelNames: ['region', 'bucket'] as const,
     registers: [this.registry],
   });
+  readonly ec2RateLimitRefused = new Counter({
+    name: `${PREFIX}ec2_rate_limit_refused_total`,
+    help: 'EC2 calls of API requests refused (503) because they would have waited too long for the client-side rate limiter, by region and bucket',
+    labelNames: ['region', 'bucket'] as const,
+    registers: [this.registry],
+  });
   readonly ec2RateLimitWait = new Counter({
     name: `${PREFIX}ec2_rate_limit_wait_seconds_total`,
     help: 'Time EC2 calls waited for the client-side rate limiter, by region and bucket',
