@@ -81,9 +81,12 @@ async function main(): Promise<void> {
     reports.push(report);
   }
   const failed = reports.filter((r) => r.violations.length > 0);
+  const kinds = new Set(
+    runs.flatMap((r) => PROFILES[r.profile].fixed?.map((f) => f.fault.kind) ?? args.kinds ?? ALL_FAULTS),
+  );
   console.log(
     `\nfault suite summary: ${reports.length} run(s), ${failed.length} failed, ${((Date.now() - began) / 60000).toFixed(1)} min, ` +
-      `kinds ${(args.kinds ?? ALL_FAULTS).join(',')}`,
+      `kinds ${[...kinds].join(',')}`,
   );
   // Per invariant: in how many runs it failed, and how many violations in all (the figures test/faults/README.md keeps).
   const byInvariant = new Map<string, { runs: number; violations: number }>();

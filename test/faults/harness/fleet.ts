@@ -6,6 +6,10 @@ import { FaultWorld } from './world';
 
 const IMAGE_ID = 'ami-0123456789abcdef0';
 const INSTANCE_TYPES = ['m5.large', 'c5.large', 't3.medium'];
+/** A launch answered "try again" is retried with its ClientToken this many times, after 1 s, 2 s, 4 s. */
+const LAUNCH_RETRIES = 3;
+/** Launches retried at once after the faults, as a provisioner's few workers would (not all at once). */
+const SETTLE_CONCURRENCY = 6;
 
 export type LaunchKind = 'run-on-demand' | 'run-spot' | 'request-spot';
 
@@ -150,7 +154,11 @@ export class FleetDriver {
           };
     const launch: Launch = { token, kind, workerType: wt, region, attempts: [], body, lowBid };
     this.launches.set(token, launch);
-    await this.attempt(launch);
+    // A provisioner told to try again retries the same launch (same ClientToken) after a pause, a few
+    // times, before it turns to other work: it does not answer an outage with ever new launches.
+    for (let retry = 0; isRetryable(await this.attempt(launch)) && retry < LAUNCH_RETRIES && !this.stopped; retry++) {
+      await sleep(1000 * 2 ** retry);
+    }
   }
 
   /**
@@ -195,10 +203,13 @@ export class FleetDriver {
    */
   async settleLaunches(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
-    for (let open = this.unsettled(); open.length > 0 && Date.now() < until; open = this.unsettled()) {
-      await Promise.all(open.map((l) => this.attempt(l)));
-      if (this.unsettled().length) await sleep(1000);
-    }
+    const queue = this.unsettled();
+    const settle = async (): Promise<void> => {
+      for (let launch = queue.shift(); launch && Date.now() < until; launch = queue.shift()) {
+        while (isRetryable(await this.attempt(launch)) && Date.now() < until) await sleep(1000);
+      }
+    };
+    await Promise.all(Array.from({ length: SETTLE_CONCURRENCY }, settle));
   }
 
   private async terminate(rng: Rng, fresh: boolean): Promise<void> {
