@@ -36,6 +36,8 @@ export interface FleetOptions {
   workers: number;
   /** Pause between one worker's operations, ms. */
   pauseMs: [number, number];
+  /** Pause between two changes EC2 makes by itself (launches outside the API, instances ending), ms. */
+  ec2PauseMs: [number, number];
 }
 
 /**
@@ -49,6 +51,8 @@ export class FleetDriver {
   readonly launches = new Map<string, Launch>();
   readonly claims: Claim[] = [];
   readonly interruptions: string[] = [];
+  /** Instances of ours launched or ended by EC2's side, not through the API (ids). */
+  readonly outside = { launched: [] as string[], ended: [] as string[] };
   private stopped = false;
   private seq = 0;
   /** Launches of a worker type in flight; terminateWorkerType waits for them and holds new ones back. */
@@ -73,9 +77,10 @@ export class FleetDriver {
 
   /** Runs the workers until `stop()`. */
   async run(): Promise<void> {
-    await Promise.all(
-      Array.from({ length: this.options.workers }, (_, n) => this.worker(this.rng.fork(`worker-${n}`))),
-    );
+    await Promise.all([
+      ...Array.from({ length: this.options.workers }, (_, n) => this.worker(this.rng.fork(`worker-${n}`))),
+      this.ec2Activity(this.rng.fork('ec2')),
+    ]);
   }
 
   stop(): void {
@@ -129,6 +134,40 @@ export class FleetDriver {
           break;
       }
       await sleep(rng.between(...this.options.pauseMs));
+    }
+  }
+
+  /**
+   * EC2 changing under the service whether or not the service can take it in: instances of ours
+   * launched outside its API (an earlier deployment, an operator) and instances of ours ending by
+   * EC2's doing (capacity lost). Their events wait in the queue through any outage of ours, and state
+   * must still come to equal EC2 afterwards (SPEC §4: our own outages never cost an event).
+   */
+  private async ec2Activity(rng: Rng): Promise<void> {
+    const control = this.world.sandbox.control;
+    while (!this.stopped) {
+      // Not of a worker type being terminated as a whole: a launch it cannot know of yet is not its miss.
+      const open = this.workerTypes.filter((wt) => !this.exclusive.has(wt));
+      if (rng.chance(0.5) && open.length) {
+        const { instanceIds } = control.seedInstances({
+          region: rng.pick(this.world.regions),
+          count: rng.int(1, 2),
+          keyName: this.world.keyName(rng.pick(open)),
+          state: 'pending',
+          spot: rng.chance(0.3),
+          emitEvents: true,
+        });
+        this.outside.launched.push(...instanceIds);
+      } else {
+        const truth = ec2Truth(this.world.sandbox);
+        const ours = truth.instances.filter((i) => isLive(i.state) && ownerWorkerType(i.keyName) !== null);
+        if (ours.length) {
+          const target = rng.pick(ours);
+          control.endInstance(target.id, 'insufficient-capacity');
+          this.outside.ended.push(target.id);
+        }
+      }
+      await sleep(rng.between(...this.options.ec2PauseMs));
     }
   }
 
