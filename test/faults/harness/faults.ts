@@ -1,3 +1,4 @@
+import { JOB_NAMES } from '../../../src/config/app-config';
 import type { FaultUpdate } from '../../../src/sandbox';
 import { FleetDriver } from './fleet';
 import { sleep } from './replica';
@@ -5,7 +6,7 @@ import { describeFault, ScheduledFault } from './schedule';
 import { FaultWorld } from './world';
 
 /** The periodic jobs, each led through the advisory lock keyed `ec2-manager:job:<name>` (LeaderLock). */
-const JOBS = ['spot-poll', 'housekeeping', 'pricing'];
+const JOBS: readonly string[] = JOB_NAMES;
 
 /**
  * The backends holding a job's leader lock now. Other advisory locks (an instance's event lock,
