@@ -11,7 +11,7 @@ import { FaultKind } from './harness/schedule';
 const seed = process.env.FAULTS_SEED ? Number(process.env.FAULTS_SEED) : newSeed();
 
 /** The faults the service survives today; the rest of ALL_FAULTS join as their fixes land (issue #10). */
-const KINDS: FaultKind[] = ['throttle', 'kill-replica', 'kill-leader-lock', 'terminate-worker-type'];
+const KINDS: FaultKind[] = ['describe-lag', 'throttle', 'kill-replica', 'kill-leader-lock', 'terminate-worker-type'];
 
 describe('fault convergence (issue #10)', () => {
   it(`keeps every invariant under a random schedule of ${KINDS.join(', ')} (seed ${seed})`, async () => {
