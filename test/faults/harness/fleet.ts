@@ -10,6 +10,12 @@ const INSTANCE_TYPES = ['m5.large', 'c5.large', 't3.medium'];
 const LAUNCH_RETRIES = 3;
 /** Launches retried at once after the faults, as a provisioner's few workers would (not all at once). */
 const SETTLE_CONCURRENCY = 6;
+/**
+ * How long before a terminateWorkerType no instance of the worker type is launched outside the API:
+ * longer than any describe lag of a schedule (≤ 3 s), so that every instance of it is known to the
+ * service, by its describe or by its state, when the call begins.
+ */
+const OUTSIDE_QUIET_MS = 5000;
 
 export type LaunchKind = 'run-on-demand' | 'run-spot' | 'request-spot';
 
@@ -53,6 +59,8 @@ export class FleetDriver {
   readonly interruptions: string[] = [];
   /** Instances of ours launched or ended by EC2's side, not through the API (ids). */
   readonly outside = { launched: [] as string[], ended: [] as string[] };
+  /** When an instance of each worker type was last launched outside the API (ms). */
+  private readonly outsideLaunchedAt = new Map<string, number>();
   private stopped = false;
   private seq = 0;
   /** Launches of a worker type in flight; terminateWorkerType waits for them and holds new ones back. */
@@ -149,10 +157,12 @@ export class FleetDriver {
       // Not of a worker type being terminated as a whole: a launch it cannot know of yet is not its miss.
       const open = this.workerTypes.filter((wt) => !this.exclusive.has(wt));
       if (rng.chance(0.5) && open.length) {
+        const wt = rng.pick(open);
+        this.outsideLaunchedAt.set(wt, Date.now());
         const { instanceIds } = control.seedInstances({
           region: rng.pick(this.world.regions),
           count: rng.int(1, 2),
-          keyName: this.world.keyName(rng.pick(open)),
+          keyName: this.world.keyName(wt),
           state: 'pending',
           spot: rng.chance(0.3),
           emitEvents: true,
@@ -320,6 +330,7 @@ export class FleetDriver {
     this.exclusive.add(wt);
     try {
       while ((this.busy.get(wt) ?? 0) > 0) await sleep(50);
+      await sleep((this.outsideLaunchedAt.get(wt) ?? 0) + OUTSIDE_QUIET_MS - Date.now());
       const began = this.world.sandbox.control.clockState().nowMs;
       const r = await this.api.call('terminateWorkerType', 'DELETE', `/v1/worker-types/${wt}/resources`);
       if (!isSuccess(r)) return;
