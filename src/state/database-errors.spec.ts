@@ -1,3 +1,4 @@
+import { QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { Ec2UnavailableError } from '../ec2/ec2-errors';
 import { asDatabaseUnavailable, DatabaseUnavailableError, isDatabaseUnavailable } from './database-errors';
 
@@ -18,6 +19,7 @@ describe('isDatabaseUnavailable', () => {
     ],
     ['server shutting down', withCode('terminating connection due to administrator command', '57P01')],
     ['every address refused', Object.assign(new AggregateError([withCode('refused', 'ECONNREFUSED')]), {})],
+    ['the next statement of a transaction whose connection broke', new QueryRunnerProviderAlreadyReleasedError()],
   ])('is true for %s', (_, err) => {
     expect(isDatabaseUnavailable(err)).toBe(true);
     expect(asDatabaseUnavailable(err)).toBeInstanceOf(DatabaseUnavailableError);

@@ -23,9 +23,13 @@ const NETWORK_CODES = new Set([
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|57014|53300)$/;
 
-/** What node-postgres and pg-pool say when a connection broke, timed out or was closed under a query. */
+/**
+ * What node-postgres and pg-pool say when a connection broke, timed out or was closed under a query; and
+ * what TypeORM says to the next statement of a transaction whose connection broke (it releases the
+ * transaction's query runner when the connection errors: QueryRunnerProviderAlreadyReleasedError).
+ */
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|is not queryable|Client was closed|the database system is (starting up|shutting down|in recovery mode)/i;
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|is not queryable|Client was closed|the database system is (starting up|shutting down|in recovery mode)|connection provided by a query runner was already released/i;
 
 /**
  * The state database could not be reached or did not answer in time (SPEC §9): a 503 the caller may

@@ -6,7 +6,7 @@ import { keyPairNameFor } from '../../src/ec2/naming';
 import { AppConfig } from '../../src/config/app-config';
 import { Sandbox, startSandbox } from '../../src/sandbox';
 import { createTestDatabase, TestDatabase } from '../db';
-import { compiledService } from '../faults/harness/build';
+import { compiledService } from '../support/compiled-service';
 import { ServiceReplica } from '../faults/harness/replica';
 import { API_CLIENTS, TOKENS } from './support';
 

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../../src/state/embedded-postgres';
 import { createTestDatabase } from '../db';
+import { compiledService } from '../support/compiled-service';
 import { ServiceProcess, spawnService } from '../support/service-process';
 
 interface Started {
@@ -16,7 +17,8 @@ interface Started {
 const children: ServiceProcess[] = [];
 
 function startService(env: Record<string, string>): Started {
-  const child = spawnService(['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+  // The compiled service, as production runs it: no TypeScript compiler to load at each start.
+  const child = spawnService([compiledService()], {
     SANDBOX_PORT: '0',
     SANDBOX_SQS_PORT: '0',
     LOG_FORMAT: 'json',

@@ -68,6 +68,15 @@ async function main(): Promise<void> {
   console.log(`fault suite: ${runs.map((r) => `${r.profile}:${r.seed}`).join(' ')}`);
   const reports: ScenarioReport[] = [];
   const began = Date.now();
+  // Stopped before the end (Ctrl-C, a deadline): the runs that finished still give their figures. The
+  // replicas and the Postgres of the run under way stop by themselves when this process exits.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    console.log(`\nfault suite: ${signal} during run ${reports.length + 1} of ${runs.length}`);
+    summarise(reports, runs, args, began);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   for (const run of runs) {
     const stamp = () => new Date().toISOString().slice(11, 19);
     const report = await runScenario({
@@ -80,10 +89,18 @@ async function main(): Promise<void> {
     console.log(formatReport(report));
     reports.push(report);
   }
+  process.exitCode = summarise(reports, runs, args, began) ? 1 : 0;
+}
+
+/** Prints the summary of the runs done; true when any invariant failed. */
+function summarise(reports: ScenarioReport[], runs: { profile: string }[], args: Args, began: number): boolean {
   const failed = reports.filter((r) => r.violations.length > 0);
+  const kinds = new Set(
+    runs.flatMap((r) => PROFILES[r.profile].fixed?.map((f) => f.fault.kind) ?? args.kinds ?? ALL_FAULTS),
+  );
   console.log(
     `\nfault suite summary: ${reports.length} run(s), ${failed.length} failed, ${((Date.now() - began) / 60000).toFixed(1)} min, ` +
-      `kinds ${(args.kinds ?? ALL_FAULTS).join(',')}`,
+      `kinds ${[...kinds].join(',')}`,
   );
   // Per invariant: in how many runs it failed, and how many violations in all (the figures test/faults/README.md keeps).
   const byInvariant = new Map<string, { runs: number; violations: number }>();
@@ -95,18 +112,18 @@ async function main(): Promise<void> {
       byInvariant.set(invariant, { runs: sum.runs + 1, violations: sum.violations + n });
     }
   }
-  for (const [invariant, { runs, violations }] of byInvariant) {
-    console.log(`  violated in ${runs} run(s), ${violations} time(s): ${invariant}`);
+  for (const [invariant, sum] of byInvariant) {
+    console.log(`  violated in ${sum.runs} run(s), ${sum.violations} time(s): ${invariant}`);
   }
   for (const r of reports) {
-    const kinds = [...new Set(r.violations.map((v) => v.invariant))];
+    const violated = [...new Set(r.violations.map((v) => v.invariant))];
     console.log(
       `  ${r.profile} seed ${r.seed}: ${(r.figures.durationMs / 1000).toFixed(0)} s, ${r.figures.apiCalls} calls, ` +
         `converged in ${(r.figures.convergeMs / 1000).toFixed(1)} s` +
-        (kinds.length ? `, FAILED: ${kinds.join('; ')}` : ', ok'),
+        (violated.length ? `, FAILED: ${violated.join('; ')}` : ', ok'),
     );
   }
-  process.exitCode = failed.length ? 1 : 0;
+  return failed.length > 0;
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,5 @@
 import { newSeed } from './harness/random';
-import { formatReport, PROFILES, runScenario } from './harness/scenario';
-import { FaultKind } from './harness/schedule';
+import { ALL_FAULTS, formatReport, PROFILES, runScenario } from './harness/scenario';
 
 /**
  * The fault-convergence suite at `npm test` size (test/faults/README.md): the service as two child
@@ -10,12 +9,9 @@ import { FaultKind } from './harness/schedule';
  */
 const seed = process.env.FAULTS_SEED ? Number(process.env.FAULTS_SEED) : newSeed();
 
-/** The faults the service survives today; the rest of ALL_FAULTS join as their fixes land (issue #10). */
-const KINDS: FaultKind[] = ['throttle', 'kill-replica', 'kill-leader-lock', 'terminate-worker-type'];
-
 describe('fault convergence (issue #10)', () => {
-  it(`keeps every invariant under a random schedule of ${KINDS.join(', ')} (seed ${seed})`, async () => {
-    const report = await runScenario({ seed, profile: PROFILES.test, kinds: KINDS });
+  it(`keeps every invariant under a random schedule of ${ALL_FAULTS.join(', ')} (seed ${seed})`, async () => {
+    const report = await runScenario({ seed, profile: PROFILES.test });
     const text = formatReport(report);
     console.log(text);
     if (report.violations.length > 0) throw new Error(text);

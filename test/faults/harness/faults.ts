@@ -1,3 +1,4 @@
+import { JOB_NAMES } from '../../../src/config/app-config';
 import type { FaultUpdate } from '../../../src/sandbox';
 import { FleetDriver } from './fleet';
 import { sleep } from './replica';
@@ -5,7 +6,7 @@ import { describeFault, ScheduledFault } from './schedule';
 import { FaultWorld } from './world';
 
 /** The periodic jobs, each led through the advisory lock keyed `ec2-manager:job:<name>` (LeaderLock). */
-const JOBS = ['spot-poll', 'housekeeping', 'pricing'];
+const JOBS: readonly string[] = JOB_NAMES;
 
 /**
  * The backends holding a job's leader lock now. Other advisory locks (an instance's event lock,
@@ -100,6 +101,17 @@ export class FaultInjector {
    * take the lock while the first run still believes it leads (SPEC §9: it must stop at once).
    */
   private async killLeaderLock(seconds: number): Promise<void> {
+    // A leader to fence and another replica to take over: after a kill, or a start that waited out a
+    // database outage, a replica may still be coming up (on a busy machine, for tens of seconds).
+    const waited = Date.now();
+    try {
+      await this.world.databaseAnswers(90_000);
+      await Promise.all(this.world.replicas.map((r) => r.waitUp(90_000)));
+    } catch (err) {
+      this.missed.push(`kill-leader-lock: the replicas were not up within 90 s (${String(err).slice(0, 200)})`);
+      return;
+    }
+    if (Date.now() - waited > 1000) this.note(`kill-leader-lock waited ${Date.now() - waited} ms for every replica`);
     // Requests for the spot poller to describe: with none in state its runs never reach EC2, so never hang.
     await this.fleet.openLowBids(2);
     await this.sandbox({ ec2: { outage: 'hang' } });

@@ -6,6 +6,16 @@ import { FaultWorld } from './world';
 
 const IMAGE_ID = 'ami-0123456789abcdef0';
 const INSTANCE_TYPES = ['m5.large', 'c5.large', 't3.medium'];
+/** A launch answered "try again" is retried with its ClientToken this many times, after 1 s, 2 s, 4 s. */
+const LAUNCH_RETRIES = 3;
+/** Launches retried at once after the faults, as a provisioner's few workers would (not all at once). */
+const SETTLE_CONCURRENCY = 6;
+/**
+ * How long before a terminateWorkerType no instance of the worker type is launched outside the API:
+ * longer than any describe lag of a schedule (≤ 3 s), so that every instance of it is known to the
+ * service, by its describe or by its state, when the call begins.
+ */
+const OUTSIDE_QUIET_MS = 5000;
 
 export type LaunchKind = 'run-on-demand' | 'run-spot' | 'request-spot';
 
@@ -32,6 +42,8 @@ export interface FleetOptions {
   workers: number;
   /** Pause between one worker's operations, ms. */
   pauseMs: [number, number];
+  /** Pause between two changes EC2 makes by itself (launches outside the API, instances ending), ms. */
+  ec2PauseMs: [number, number];
 }
 
 /**
@@ -45,6 +57,10 @@ export class FleetDriver {
   readonly launches = new Map<string, Launch>();
   readonly claims: Claim[] = [];
   readonly interruptions: string[] = [];
+  /** Instances of ours launched or ended by EC2's side, not through the API (ids). */
+  readonly outside = { launched: [] as string[], ended: [] as string[] };
+  /** When an instance of each worker type was last launched outside the API (ms). */
+  private readonly outsideLaunchedAt = new Map<string, number>();
   private stopped = false;
   private seq = 0;
   /** Launches of a worker type in flight; terminateWorkerType waits for them and holds new ones back. */
@@ -69,9 +85,10 @@ export class FleetDriver {
 
   /** Runs the workers until `stop()`. */
   async run(): Promise<void> {
-    await Promise.all(
-      Array.from({ length: this.options.workers }, (_, n) => this.worker(this.rng.fork(`worker-${n}`))),
-    );
+    await Promise.all([
+      ...Array.from({ length: this.options.workers }, (_, n) => this.worker(this.rng.fork(`worker-${n}`))),
+      this.ec2Activity(this.rng.fork('ec2')),
+    ]);
   }
 
   stop(): void {
@@ -128,6 +145,42 @@ export class FleetDriver {
     }
   }
 
+  /**
+   * EC2 changing under the service whether or not the service can take it in: instances of ours
+   * launched outside its API (an earlier deployment, an operator) and instances of ours ending by
+   * EC2's doing (capacity lost). Their events wait in the queue through any outage of ours, and state
+   * must still come to equal EC2 afterwards (SPEC §4: our own outages never cost an event).
+   */
+  private async ec2Activity(rng: Rng): Promise<void> {
+    const control = this.world.sandbox.control;
+    while (!this.stopped) {
+      // Not of a worker type being terminated as a whole: a launch it cannot know of yet is not its miss.
+      const open = this.workerTypes.filter((wt) => !this.exclusive.has(wt));
+      if (rng.chance(0.5) && open.length) {
+        const wt = rng.pick(open);
+        this.outsideLaunchedAt.set(wt, Date.now());
+        const { instanceIds } = control.seedInstances({
+          region: rng.pick(this.world.regions),
+          count: rng.int(1, 2),
+          keyName: this.world.keyName(wt),
+          state: 'pending',
+          spot: rng.chance(0.3),
+          emitEvents: true,
+        });
+        this.outside.launched.push(...instanceIds);
+      } else {
+        const truth = ec2Truth(this.world.sandbox);
+        const ours = truth.instances.filter((i) => isLive(i.state) && ownerWorkerType(i.keyName) !== null);
+        if (ours.length) {
+          const target = rng.pick(ours);
+          control.endInstance(target.id, 'insufficient-capacity');
+          this.outside.ended.push(target.id);
+        }
+      }
+      await sleep(rng.between(...this.options.ec2PauseMs));
+    }
+  }
+
   private async launch(rng: Rng, kind: LaunchKind, lowBid: boolean): Promise<void> {
     const wt = rng.pick(this.workerTypes);
     if (this.exclusive.has(wt)) return;
@@ -150,7 +203,11 @@ export class FleetDriver {
           };
     const launch: Launch = { token, kind, workerType: wt, region, attempts: [], body, lowBid };
     this.launches.set(token, launch);
-    await this.attempt(launch);
+    // A provisioner told to try again retries the same launch (same ClientToken) after a pause, a few
+    // times, before it turns to other work: it does not answer an outage with ever new launches.
+    for (let retry = 0; isRetryable(await this.attempt(launch)) && retry < LAUNCH_RETRIES && !this.stopped; retry++) {
+      await sleep(1000 * 2 ** retry);
+    }
   }
 
   /**
@@ -195,10 +252,13 @@ export class FleetDriver {
    */
   async settleLaunches(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
-    for (let open = this.unsettled(); open.length > 0 && Date.now() < until; open = this.unsettled()) {
-      await Promise.all(open.map((l) => this.attempt(l)));
-      if (this.unsettled().length) await sleep(1000);
-    }
+    const queue = this.unsettled();
+    const settle = async (): Promise<void> => {
+      for (let launch = queue.shift(); launch && Date.now() < until; launch = queue.shift()) {
+        while (isRetryable(await this.attempt(launch)) && Date.now() < until) await sleep(1000);
+      }
+    };
+    await Promise.all(Array.from({ length: SETTLE_CONCURRENCY }, settle));
   }
 
   private async terminate(rng: Rng, fresh: boolean): Promise<void> {
@@ -270,6 +330,7 @@ export class FleetDriver {
     this.exclusive.add(wt);
     try {
       while ((this.busy.get(wt) ?? 0) > 0) await sleep(50);
+      await sleep((this.outsideLaunchedAt.get(wt) ?? 0) + OUTSIDE_QUIET_MS - Date.now());
       const began = this.world.sandbox.control.clockState().nowMs;
       const r = await this.api.call('terminateWorkerType', 'DELETE', `/v1/worker-types/${wt}/resources`);
       if (!isSuccess(r)) return;

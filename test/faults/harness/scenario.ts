@@ -54,7 +54,7 @@ export const PROFILES: Record<string, Profile> = {
   test: {
     name: 'test',
     schedule: { horizonSeconds: 30, rounds: 1, kinds: ALL_FAULTS, scale: 1 },
-    fleet: { workers: 3, pauseMs: [150, 500] },
+    fleet: { workers: 3, pauseMs: [150, 500], ec2PauseMs: [1000, 3000] },
     replicas: 2,
     convergeSeconds: 60,
   },
@@ -62,7 +62,7 @@ export const PROFILES: Record<string, Profile> = {
   soak: {
     name: 'soak',
     schedule: { horizonSeconds: 90, rounds: 2, kinds: ALL_FAULTS, scale: 1.5 },
-    fleet: { workers: 4, pauseMs: [100, 400] },
+    fleet: { workers: 4, pauseMs: [100, 400], ec2PauseMs: [700, 2000] },
     replicas: 2,
     convergeSeconds: 90,
   },
@@ -70,7 +70,7 @@ export const PROFILES: Record<string, Profile> = {
   outage: {
     name: 'outage',
     schedule: { horizonSeconds: 0, rounds: 0, kinds: [], scale: 1 },
-    fleet: { workers: 3, pauseMs: [200, 600] },
+    fleet: { workers: 3, pauseMs: [200, 600], ec2PauseMs: [500, 1500] },
     replicas: 2,
     convergeSeconds: 120,
     fixed: [{ at: 10, fault: { kind: 'db-stop', seconds: 300, mode: 'fast' } }],
@@ -105,6 +105,9 @@ export interface ScenarioReport {
     launchesSucceeded: number;
     terminations: number;
     interruptions: number;
+    /** Instances of ours launched and ended by EC2's side during the run, not through the API. */
+    outsideLaunched: number;
+    outsideEnded: number;
     answers: Record<string, number>;
     jobRuns: number;
     lockKills: number;
@@ -243,6 +246,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         .length,
       terminations: api.ledger.filter((c) => c.op === 'terminateInstance').length,
       interruptions: fleet?.interruptions.length ?? 0,
+      outsideLaunched: fleet?.outside.launched.length ?? 0,
+      outsideEnded: fleet?.outside.ended.length ?? 0,
       answers,
       jobRuns,
       lockKills: injector?.lockKills.length ?? 0,

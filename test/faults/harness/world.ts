@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { Sandbox, SandboxOptions, startSandbox } from '../../../src/sandbox';
 import { PostgresServer, startPostgresServer } from '../../support/postgres-server';
-import { compiledService } from './build';
+import { compiledService } from '../../support/compiled-service';
 import { ServiceReplica, sleep } from './replica';
 
 export const MANAGER_ID = 'ec2-manager-dev';
