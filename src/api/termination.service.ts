@@ -32,7 +32,7 @@ export class TerminationService {
    * Every instance and spot request of the worker type, in every region: those in state and those EC2
    * knows under the worker type's key names (a launch whose event has not arrived yet is caught too),
    * exactly this worker type and nothing else. Requests are cancelled first so that none is fulfilled
-   * while the instances go.
+   * while the instances go, and the instances they launched go too.
    */
   async terminateWorkerType(workerType: string): Promise<void> {
     const inState = new Map((await this.workerTypes.resourcesByRegion(workerType)).map((r) => [r.region, r]));
@@ -47,8 +47,20 @@ export class TerminationService {
         // A fulfilled request names its instance, which describe may not list yet (it lags launches): ours
         // too, launched with the request's key.
         const fulfilled = own(ec2Requests.flatMap((r) => (r.instanceId ? [r.instanceId] : [])));
-        const instances = dedupe([...own(inState.get(region)?.instances ?? []), ...ec2Instances, ...fulfilled]);
         const cancelled = await this.spotRequests.cancel(region, requests);
+        // Cancelled, a request launches nothing more; one fulfilled between the listing and the cancel keeps
+        // its instance (cancelling does not end it): EC2 says which, unless it does not list the request yet.
+        const after = await this.ec2.describeSpotRequests(
+          region,
+          cancelled.cancelled.map((c) => c.id),
+        );
+        const launchedBy = own(after.ours.flatMap((r) => (r.instanceId ? [r.instanceId] : [])));
+        const instances = dedupe([
+          ...own(inState.get(region)?.instances ?? []),
+          ...ec2Instances,
+          ...fulfilled,
+          ...launchedBy,
+        ]);
         const terminated = await this.ec2.terminateInstances(region, instances);
         // One already ending when we asked was not ended by us: EC2's StateReason will say why.
         const [ended, ending] = partition(terminated.terminated, endedByUs);
@@ -65,8 +77,12 @@ export class TerminationService {
           ending.map((t) => t.id),
         );
         // What EC2 refused as unknown is gone, unless EC2 may not know it yet (see `lagging`): such rows stay.
-        const listed = new Set([...ec2Instances, ...ec2Requests, ...fulfilled].map((r) => r.id));
-        const lagging = await this.lagging(region, terminated.unknown, cancelled.unknown, listed);
+        const listed = new Set([...ec2Instances, ...ec2Requests, ...fulfilled, ...launchedBy].map((r) => r.id));
+        const lagging = [
+          ...(await this.lagging(region, terminated.unknown, cancelled.unknown, listed)),
+          // Whether these launched an instance is not known yet.
+          ...after.unknown,
+        ];
         await this.instances.removeMany(
           region,
           terminated.unknown.filter((id) => !lagging.includes(id)),

@@ -1,5 +1,8 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { InitializeHandlerOptions, InitializeMiddleware } from '@smithy/types';
 import { AppHarness } from '../app-harness';
 import { makeInstance, makeSpotRequest } from '../factories';
+import { Ec2Clients } from '../../src/ec2/ec2-clients.service';
 import { Ec2Gateway } from '../../src/ec2/ec2-gateway.service';
 import { keyPairNameFor } from '../../src/ec2/naming';
 import { Metrics } from '../../src/metrics/metrics.service';
@@ -118,6 +121,26 @@ describe('terminate and cancel API', () => {
       expect(res.body.details).toMatchObject({ reason: 'describe-lag', ids: [`us-east-1/${young.id}`] });
       expect(sandboxInstance('us-east-1', id).state).toBe('shutting-down');
       expect((await h.get(InstanceRepository).list()).map((i) => i.id)).toEqual([young.id]);
+    });
+
+    it('ends the instance of a request fulfilled between its listing and its cancellation', async () => {
+      const [id] = h.sandbox.control.seedSpotRequests({
+        region: 'us-east-1',
+        count: 1,
+        keyName,
+        spotPrice: '5',
+        evaluate: true,
+      }).spotInstanceRequestIds;
+      // EC2 fulfils it the moment before it is cancelled: cancelling then leaves its instance running.
+      onCommand(h.get(Ec2Clients).client('us-east-1'), 'CancelSpotInstanceRequestsCommand', () => {
+        h.sandbox.control.setClock({ advanceSeconds: 5 });
+      });
+
+      await api(h).delete(`/v1/worker-types/${WT}/resources`).set(bearer(TOKENS.builder)).expect(204);
+
+      const instanceId = sandboxRequest('us-east-1', id).instanceId as string;
+      expect(instanceId).toMatch(/^i-/);
+      expect(sandboxInstance('us-east-1', instanceId).state).toBe('shutting-down');
     });
 
     it('answers 204 when there is nothing to terminate', async () => {
@@ -285,3 +308,21 @@ describe('terminate and cancel API', () => {
     });
   });
 });
+
+/** Runs `fn` once, just before the client next sends `command`. */
+function onCommand(client: EC2Client, command: string, fn: () => void): void {
+  let done = false;
+  const stack = client.middlewareStack as unknown as {
+    add(middleware: InitializeMiddleware<object, object>, options: InitializeHandlerOptions): void;
+  };
+  stack.add(
+    (next, context) => (args) => {
+      if (!done && context.commandName === command) {
+        done = true;
+        fn();
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: `testOn${command}`, override: true },
+  );
+}
