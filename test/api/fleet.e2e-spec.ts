@@ -219,6 +219,23 @@ describe('launchFleet (SPEC §11)', () => {
     expect(metrics).toContain(`ec2_manager_cooldowns_active{kind="quota",region="${REGION}",lifecycle="spot"} 1`);
   });
 
+  it("launches with each of the OpenAPI document's examples as they are", async () => {
+    const doc = (await api(h).get('/api-json').expect(200)).body;
+    const examples: Record<string, { value: { Count: number; Capacity: string } }> =
+      doc.paths['/v1/worker-types/{workerType}/fleet'].post.requestBody.content['application/json'].examples;
+    expect(Object.keys(examples).sort()).toEqual(['onDemand', 'spot', 'spotThenOnDemand']);
+    for (const [name, { value }] of Object.entries(examples)) {
+      const answer: Answer = (await fleet(value).expect(200)).body;
+      expect({ name, launched: answer.launched.length, errors: answer.errors }).toEqual({
+        name,
+        launched: value.Count,
+        errors: [],
+      });
+      const lifecycle = value.Capacity === 'on-demand' ? 'on-demand' : 'spot';
+      expect(new Set(answer.launched.map((i) => i.lifecycle))).toEqual(new Set([lifecycle]));
+    }
+  });
+
   it('refuses bad input with one 400 naming every reason, launching nothing', async () => {
     await api(h)
       .put(`/v1/worker-types/${WT}/policy`)

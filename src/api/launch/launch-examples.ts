@@ -47,11 +47,51 @@ export function launchExamples(config: ExampleConfig) {
   };
 }
 
-function setExamples(doc: OpenAPIObject, path: string, examples: Record<string, { summary: string; value: unknown }>) {
-  const body = doc.paths[path]?.put?.requestBody;
+function setExamples(
+  doc: OpenAPIObject,
+  path: string,
+  examples: Record<string, { summary: string; value: unknown }>,
+  method: 'put' | 'post' = 'put',
+) {
+  const body = doc.paths[path]?.[method]?.requestBody;
   if (!body || '$ref' in body) return;
   const json = body.content['application/json'];
   if (json) json.examples = examples;
+}
+
+/** launchFleet bodies for each capacity mode (SPEC §11); in the sandbox they work as they are. */
+export function fleetExamples(config: ExampleConfig) {
+  const region = config.regions[0];
+  const base = {
+    Region: region,
+    Count: 4,
+    Candidates: [
+      { InstanceType: 'm5.large' },
+      { InstanceType: 'c5.large', AvailabilityZone: `${region}b` },
+      { InstanceType: 'm6i.large' },
+    ],
+    LaunchSpecification: {
+      ImageId: config.awsMode === 'aws' ? PLACEHOLDER_IMAGE_ID : EXAMPLE_IMAGE_ID,
+      KeyName: keyPairNameFor(config, EXAMPLE_WORKER_TYPE),
+      MetadataOptions: { HttpTokens: 'required' },
+    },
+  };
+  return {
+    spot: {
+      ...base,
+      ClientToken: 'example-fleet-spot-0001',
+      Capacity: 'spot',
+      AllocationStrategy: 'price-capacity-optimized',
+      MaxSpotPrice: 0.5,
+    },
+    onDemand: { ...base, ClientToken: 'example-fleet-on-demand-0001', Capacity: 'on-demand' },
+    spotThenOnDemand: {
+      ...base,
+      ClientToken: 'example-fleet-fallback-0001',
+      Capacity: 'spot-then-on-demand',
+      AllocationStrategy: 'capacity-optimized',
+    },
+  };
 }
 
 /** Puts the launch examples into the OpenAPI document, so "Try it out" in Swagger UI works as is. */
@@ -70,5 +110,19 @@ export function launchExamplesPatch(config: ExampleConfig): DocumentPatch {
       onDemand: { summary: `On-demand instance ${note}`, value: examples.onDemand },
       spot: { summary: `Spot instance through RunInstances ${note}`, value: examples.spotInstance },
     });
+    const fleets = fleetExamples(config);
+    setExamples(
+      doc,
+      '/v1/worker-types/{workerType}/fleet',
+      {
+        spot: { summary: `Spot fleet over three instance types ${note}`, value: fleets.spot },
+        onDemand: { summary: `On-demand fleet ${note}`, value: fleets.onDemand },
+        spotThenOnDemand: {
+          summary: `Spot, what spot cannot give on-demand ${note}`,
+          value: fleets.spotThenOnDemand,
+        },
+      },
+      'post',
+    );
   };
 }
