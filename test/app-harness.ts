@@ -59,6 +59,7 @@ export async function createAppHarness(options: AppHarnessOptions = {}): Promise
     EC2_ENDPOINT: sandbox.endpoints.ec2,
     SQS_ENDPOINT: sandbox.endpoints.sqs,
     EVENTS_ENDPOINT: sandbox.endpoints.events,
+    PRICING_ENDPOINT: sandbox.endpoints.pricing,
     REGIONS: regions.join(','),
     AWS_MAX_ATTEMPTS: 3,
     AWS_TIMEOUT_MS: 10000,

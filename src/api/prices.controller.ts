@@ -25,8 +25,10 @@ export class PricesController {
   @Get()
   @Endpoint({
     operationId: 'getPrices',
-    summary: 'Spot prices per zone and instance type, cheapest first',
-    description: 'The highest Linux/UNIX spot price of each pool over the pricing window.',
+    summary: 'Spot and on-demand prices per zone and instance type, cheapest first',
+    description:
+      'The highest Linux/UNIX spot price of each pool over the pricing window (`type: spot`), and beside it the ' +
+      "pool's Linux shared-tenancy on-demand price from the AWS Price List (`type: on-demand`, refreshed daily).",
     unavailable: NOT_YET,
   })
   @ApiOkResponse({ type: [PriceEntryDto] })
@@ -39,7 +41,7 @@ export class PricesController {
   @HttpCode(200)
   @Endpoint({
     operationId: 'getSpecificPrices',
-    summary: 'Spot prices meeting every restriction, cheapest first',
+    summary: 'Spot and on-demand prices meeting every restriction, cheapest first',
     unavailable: NOT_YET,
   })
   @ApiBody({
@@ -57,6 +59,14 @@ export class PricesController {
           { key: 'region', restriction: 'us-east-1' },
           { key: 'instanceType', restriction: ['m5.large', 'c5.large'] },
           { key: 'maxPrice', restriction: 0.1 },
+        ],
+      },
+      onDemand: {
+        summary: 'on-demand prices of m5.large in us-west-2',
+        value: [
+          { key: 'type', restriction: 'on-demand' },
+          { key: 'region', restriction: 'us-west-2' },
+          { key: 'instanceType', restriction: 'm5.large' },
         ],
       },
     },

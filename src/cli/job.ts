@@ -27,6 +27,7 @@ import { SpotPollerModule } from '../spot-poller/spot-poller.module';
 const JOB_MODULES: Record<JobName, Type> = {
   housekeeping: HousekeepingModule,
   pricing: PricingModule,
+  'on-demand-pricing': PricingModule,
   'spot-poll': SpotPollerModule,
   'termination-reasons': InsightModule,
 };

@@ -5,7 +5,7 @@ import { Env, validateEnv } from './env';
 export type AwsMode = 'sandbox' | 'aws';
 
 /** The periodic jobs (SPEC §5–§7, §9, §12); each is declared by `@Job(name)` on the method that does its work. */
-export const JOB_NAMES = ['spot-poll', 'housekeeping', 'pricing', 'termination-reasons'] as const;
+export const JOB_NAMES = ['spot-poll', 'housekeeping', 'pricing', 'on-demand-pricing', 'termination-reasons'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobSchedule {
@@ -154,6 +154,9 @@ export class AppConfig {
         return { enabled: env.HOUSEKEEPING_ENABLED, everySeconds: env.HOUSEKEEPING_SECONDS };
       case 'pricing':
         return { enabled: env.PRICING_ENABLED, everySeconds: env.PRICING_POLL_SECONDS };
+      case 'on-demand-pricing':
+        // With the spot prices: one switch for the price list.
+        return { enabled: env.PRICING_ENABLED, everySeconds: env.ON_DEMAND_PRICING_SECONDS };
       case 'termination-reasons':
         return { enabled: env.TERMINATION_REASONS_ENABLED, everySeconds: env.TERMINATION_REASONS_SECONDS };
     }
@@ -196,7 +199,8 @@ export class AppConfig {
       ec2: this.env.EC2_ENDPOINT,
       sqs: this.env.SQS_ENDPOINT,
       events: this.env.EVENTS_ENDPOINT,
-      pricing: this.env.PRICING_ENDPOINT,
+      // The sandbox answers the Price List API on the same port as EventBridge.
+      pricing: this.env.PRICING_ENDPOINT ?? (this.env.AWS_MODE === 'sandbox' ? this.env.EVENTS_ENDPOINT : undefined),
     };
   }
   get pricingRegion(): string {

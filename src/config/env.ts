@@ -100,7 +100,7 @@ export class Env {
   /** How often EC2 is asked why instances that just ended did (SPEC §12; EC2 shows them for about an hour). */
   @Type(() => Number) @IsNumber() @Min(1) TERMINATION_REASONS_SECONDS = 60;
   /** How often on-demand prices are fetched from the AWS Price List Query API (SPEC §12). */
-  @Type(() => Number) @IsNumber() @Min(60) ON_DEMAND_PRICING_SECONDS = 86400;
+  @Type(() => Number) @IsNumber() @Min(1) ON_DEMAND_PRICING_SECONDS = 86400;
   /** Switches for the periodic jobs (SPEC §5-§7); `npm run job` runs one pass whatever they say. */
   @Transform(toBoolean) @IsBoolean() SPOT_POLL_ENABLED = true;
   @Transform(toBoolean) @IsBoolean() HOUSEKEEPING_ENABLED = true;

@@ -1,21 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { ServiceUnavailableError } from '../common/errors';
 
+export const PRICE_TYPES = ['spot', 'on-demand'] as const;
+export type PriceType = (typeof PRICE_TYPES)[number];
+
 export interface PriceEntry {
   region: string;
   zone: string;
   instanceType: string;
-  /** USD per hour: the highest spot price of the window (SPEC §7). */
+  /** USD per hour: the highest spot price of the window (SPEC §7), or the on-demand price (SPEC §12). */
   price: number;
-  type: 'spot';
-  /** Set while the spot poller has this pool in a capacity cooldown (SPEC §5): EC2 had no room in it. */
+  type: PriceType;
+  /** Set while this pool of this lifecycle is in a capacity cooldown (SPEC §5, §11): EC2 had no room in it. */
   capacityCooldown?: { until: Date; reason: string };
-  /** Set while the account's spot quota in this region is used up (SPEC §11): no pool of it can launch. */
+  /** Set while the account's quota of this lifecycle in this region is used up (SPEC §11): no pool of it can launch. */
   quotaCooldown?: { until: Date; reason: string };
 }
 
 /** A pool EC2 recently could not fill; `az` is `*` for every zone of the region. */
 export interface PoolCooldown {
+  /** `spot` or `on-demand`: EC2's two kinds of capacity (and quotas) run out apart. */
+  lifecycle: string;
   region: string;
   az: string;
   instanceType: string;
@@ -64,15 +69,17 @@ export class PriceCache {
   private quotaCooldowns = new Map<string, { until: Date; reason: string }>();
 
   /**
-   * The spot pools in capacity cooldown now, and the regions whose spot quota is in cooldown; they are
-   * attached to matching entries whenever the list is read.
+   * The pools in capacity cooldown now, and the (region, lifecycle) quotas in cooldown; each entry is shown
+   * those of its own lifecycle whenever the list is read.
    */
   setCooldowns(
     cooldowns: readonly PoolCooldown[],
-    quota: readonly { region: string; until: Date; reason: string }[] = [],
+    quota: readonly { region: string; lifecycle: string; until: Date; reason: string }[] = [],
   ): void {
-    this.cooldowns = new Map(cooldowns.map((c) => [`${c.region}|${c.az}|${c.instanceType}`, c]));
-    this.quotaCooldowns = new Map(quota.map((q) => [q.region, { until: q.until, reason: q.reason }]));
+    this.cooldowns = new Map(cooldowns.map((c) => [`${c.lifecycle}|${c.region}|${c.az}|${c.instanceType}`, c]));
+    this.quotaCooldowns = new Map(
+      quota.map((q) => [`${q.lifecycle}|${q.region}`, { until: q.until, reason: q.reason }]),
+    );
   }
 
   set(entries: readonly PriceEntry[], at: Date = new Date()): void {
@@ -101,9 +108,9 @@ export class PriceCache {
     const now = Date.now();
     return this.current.entries.map((e) => {
       const c =
-        this.cooldowns.get(`${e.region}|${e.zone}|${e.instanceType}`) ??
-        this.cooldowns.get(`${e.region}|*|${e.instanceType}`);
-      const q = this.quotaCooldowns.get(e.region);
+        this.cooldowns.get(`${e.type}|${e.region}|${e.zone}|${e.instanceType}`) ??
+        this.cooldowns.get(`${e.type}|${e.region}|*|${e.instanceType}`);
+      const q = this.quotaCooldowns.get(`${e.type}|${e.region}`);
       return {
         ...e,
         ...(c && c.until.getTime() > now ? { capacityCooldown: { until: c.until, reason: c.reason } } : {}),

@@ -3,15 +3,16 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { reportError } from '../logging/report';
 import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
+import { OnDemandPriceRepository } from '../state/on-demand-price.repository';
 import { SpotPriceRepository } from '../state/spot-price.repository';
-import { PriceCache } from './price-cache.service';
+import { PriceCache, PriceEntry } from './price-cache.service';
 
 /** How often every replica refreshes its price cache and cooldowns from Postgres, at most. */
 export const SYNC_SECONDS = 15;
 
 /**
- * Brings this replica's PriceCache up to date from Postgres: the newest stored prices and the pools
- * in capacity cooldown. Every replica runs it, leader or not and without a lock, so they all answer alike:
+ * Brings this replica's PriceCache up to date from Postgres: the newest stored spot and on-demand prices
+ * (an on-demand entry for every spot pool whose type has one) and the pools in capacity cooldown. Every replica runs it, leader or not and without a lock, so they all answer alike:
  * on each read through `fresh`, and every SYNC_SECONDS where the pricing job is enabled.
  */
 @Injectable()
@@ -25,6 +26,7 @@ export class PriceSync implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly config: AppConfig,
     private readonly registry: SchedulerRegistry,
     private readonly prices: SpotPriceRepository,
+    private readonly onDemand: OnDemandPriceRepository,
     private readonly cooldowns: CapacityCooldownRepository,
     private readonly cache: PriceCache,
   ) {}
@@ -72,29 +74,31 @@ export class PriceSync implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async syncOnce(): Promise<void> {
     const started = Date.now();
-    const [cooldowns, quota, lastPolled] = await Promise.all([
+    const [cooldowns, quota, spotPolled, onDemandPolled] = await Promise.all([
       this.cooldowns.active(),
       this.cooldowns.activeQuota(),
       this.prices.lastPolled(),
+      this.onDemand.lastPolled(),
     ]);
-    // The list holds spot prices: only spot cooldowns belong on its entries.
-    this.cache.setCooldowns(
-      cooldowns.filter((c) => c.lifecycle === 'spot'),
-      quota.filter((q) => q.lifecycle === 'spot'),
-    );
+    // Each entry shows the cooldowns of its own lifecycle.
+    this.cache.setCooldowns(cooldowns, quota);
     const updated = this.cache.updated();
+    // The list is as new as its newer half; it exists once spot prices do (they name the pools).
+    const lastPolled = spotPolled && new Date(Math.max(spotPolled.getTime(), onDemandPolled?.getTime() ?? 0));
     if (lastPolled && (!updated || lastPolled.getTime() > updated.getTime())) {
-      const rows = await this.prices.list(this.config.regions);
-      this.cache.set(
-        rows.map((r) => ({
-          region: r.region,
-          zone: r.zone,
-          instanceType: r.instanceType,
-          price: r.price,
-          type: 'spot',
-        })),
-        lastPolled,
-      );
+      const [spot, onDemand] = await Promise.all([
+        this.prices.list(this.config.regions),
+        this.onDemand.list(this.config.regions),
+      ]);
+      const onDemandPrice = new Map(onDemand.map((p) => [`${p.region}|${p.instanceType}`, p.price]));
+      const entries: PriceEntry[] = [];
+      for (const r of spot) {
+        const pool = { region: r.region, zone: r.zone, instanceType: r.instanceType };
+        entries.push({ ...pool, price: r.price, type: 'spot' });
+        const od = onDemandPrice.get(`${r.region}|${r.instanceType}`);
+        if (od !== undefined) entries.push({ ...pool, price: od, type: 'on-demand' });
+      }
+      this.cache.set(entries, lastPolled);
     }
     this.lastSync = started;
   }

@@ -6,6 +6,7 @@ import { Ec2Api } from './ec2/api';
 import { SpotMarket } from './ec2/prices';
 import { DEFAULT_TIMINGS, Ec2Timings, SimEc2 } from './ec2/sim-ec2';
 import { EventsApi } from './events/api';
+import { PricingApi } from './pricing/api';
 import { EventDelivery } from './events/delivery';
 import { Ec2EventPublisher } from './events/ec2-events';
 import { RuleStore } from './events/rules';
@@ -44,6 +45,8 @@ export interface SandboxOptions extends Partial<Ec2Timings> {
 export interface SandboxEndpoints {
   ec2: string;
   events: string;
+  /** The AWS Price List Query API (GetProducts), signed for us-east-1 as in AWS. */
+  pricing: string;
   sqs: string;
   control: string;
 }
@@ -104,6 +107,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       {
         ec2: new Ec2Api(ec2, faults, (err, action) => log({ msg: 'ec2 action failed', action, err })),
         events: new EventsApi(rules, delivery, accountId, new Set(regions), () => clock.now()),
+        pricing: new PricingApi(regions),
         control: new ControlRoutes(control),
         defaultRegion: regions[0],
       },
@@ -120,6 +124,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       endpoints: {
         ec2: `http://${host}:${started.ec2Port}`,
         events: base,
+        pricing: base,
         sqs: `http://${host}:${proxy.port}`,
         control: `${base}/_sandbox`,
       },

@@ -12,6 +12,7 @@ import { HistoryRepository } from './history.repository';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { JobRunRepository } from './job-run.repository';
 import { LeaderLock } from './leader-lock.service';
+import { OnDemandPriceRepository } from './on-demand-price.repository';
 import { PoolGuard } from './pool-guard.service';
 import { SpotPriceRepository } from './spot-price.repository';
 import { SpotRequestRepository } from './spot-request.repository';
@@ -44,6 +45,7 @@ const REPOSITORIES = [
   LaunchOutcomeRepository,
   CloudStateRepository,
   HistoryRepository,
+  OnDemandPriceRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

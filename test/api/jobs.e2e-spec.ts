@@ -126,7 +126,7 @@ describe('API views of the periodic jobs', () => {
       const unknown = await api(h).post('/v1/internal/jobs/backup').set(bearer(TOKENS.internals)).expect(404);
       expect(unknown.body).toMatchObject({
         code: 'ResourceNotFound',
-        details: { jobs: ['spot-poll', 'housekeeping', 'pricing', 'termination-reasons'] },
+        details: { jobs: ['spot-poll', 'housekeeping', 'pricing', 'on-demand-pricing', 'termination-reasons'] },
       });
 
       // Another replica's pass holds the job's leader lock.

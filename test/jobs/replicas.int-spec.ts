@@ -48,6 +48,7 @@ describe('two replicas on one database (SPEC §9)', () => {
     SPOT_POLL_SECONDS: 1,
     HOUSEKEEPING_SECONDS: 1,
     PRICING_POLL_SECONDS: 1,
+    ON_DEMAND_PRICING_SECONDS: 1,
     TERMINATION_REASONS_SECONDS: 1,
   };
 

@@ -11,7 +11,14 @@ import {
   validateSync,
 } from 'class-validator';
 import { InputError } from '../../common/errors';
-import { PriceEntry, Restriction, RESTRICTION_KEYS, RestrictionKey } from '../../prices/price-cache.service';
+import {
+  PRICE_TYPES,
+  PriceEntry,
+  PriceType,
+  Restriction,
+  RESTRICTION_KEYS,
+  RestrictionKey,
+} from '../../prices/price-cache.service';
 import { validationReasons } from '../validation';
 
 const TEXT_KEYS: readonly string[] = ['instanceType', 'region', 'zone', 'type'];
@@ -25,8 +32,14 @@ export class PriceEntryDto {
   @ApiProperty({ example: 'us-east-1' }) region!: string;
   @ApiProperty({ example: 'us-east-1a' }) zone!: string;
   @ApiProperty({ example: 'm5.large' }) instanceType!: string;
-  @ApiProperty({ example: 0.0312, description: 'USD per hour, the highest spot price of the window' }) price!: number;
-  @ApiProperty({ enum: ['spot'] }) type!: 'spot';
+  @ApiProperty({
+    example: 0.0312,
+    description:
+      'USD per hour: for `spot`, the highest spot price of the window; for `on-demand`, the Linux shared-tenancy ' +
+      'on-demand price of the type in the region (AWS Price List, refreshed daily)',
+  })
+  price!: number;
+  @ApiProperty({ enum: PRICE_TYPES, example: 'spot' }) type!: PriceType;
   @ApiPropertyOptional({
     type: CapacityCooldownInfoDto,
     description: 'Present while EC2 has recently had no spot capacity in this pool: do not ask for it before `until`',

@@ -2,6 +2,7 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { ControlRoutes } from '../control/routes';
 import { Ec2Api } from '../ec2/api';
 import { EventsApi } from '../events/api';
+import { PricingApi } from '../pricing/api';
 import { Ec2Fault } from '../faults';
 import { Listener } from './listener';
 import { regionFromAuthorization } from './region';
@@ -11,15 +12,16 @@ const MAX_BODY = 16 * 1024 * 1024;
 export interface SandboxApis {
   ec2: Ec2Api;
   events: EventsApi;
+  pricing: PricingApi;
   control: ControlRoutes;
   defaultRegion: string;
 }
 
-type Kind = 'control' | 'events' | 'ec2' | 'unknown';
+type Kind = 'control' | 'events' | 'pricing' | 'ec2' | 'unknown';
 
 /**
  * The sandbox's HTTP side: the main port answers EC2 (form-encoded query), EventBridge (`X-Amz-Target:
- * AWSEvents.*`) and the `/_sandbox/` control API; a second port answers EC2 only, so that an EC2 outage can refuse
+ * AWSEvents.*`), the Price List Query API (`AWSPriceListService.*`) and the `/_sandbox/` control API; a second port answers EC2 only, so that an EC2 outage can refuse
  * its connections while the control API stays reachable.
  */
 export class SandboxHttp {
@@ -135,6 +137,12 @@ export class SandboxHttp {
         send(res, reply.status, 'application/x-amz-json-1.1', JSON.stringify(reply.body), headers);
         return;
       }
+      case 'pricing': {
+        const reply = this.apis.pricing.handle(String(req.headers['x-amz-target']), body, region);
+        const headers: Record<string, string> = reply.code ? { 'x-amzn-errortype': reply.code } : {};
+        send(res, reply.status, 'application/x-amz-json-1.1', JSON.stringify(reply.body), headers);
+        return;
+      }
       case 'ec2': {
         // Unsigned requests (curl while debugging) go to the first region.
         const reply = this.apis.ec2.handle(body, region);
@@ -152,7 +160,10 @@ function kindOf(req: IncomingMessage, url: URL): Kind {
   if (url.pathname.startsWith('/_sandbox/')) return 'control';
   if (req.method !== 'POST') return 'unknown';
   const target = req.headers['x-amz-target'];
-  if (typeof target === 'string') return target.startsWith('AWSEvents.') ? 'events' : 'unknown';
+  if (typeof target === 'string') {
+    if (target.startsWith('AWSEvents.')) return 'events';
+    return target.startsWith('AWSPriceListService.') ? 'pricing' : 'unknown';
+  }
   return (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') ? 'ec2' : 'unknown';
 }
 
