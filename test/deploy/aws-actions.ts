@@ -7,6 +7,7 @@ const IAM_PREFIX: Record<string, string> = {
   '@aws-sdk/client-ec2': 'ec2',
   '@aws-sdk/client-sqs': 'sqs',
   '@aws-sdk/client-eventbridge': 'events',
+  '@aws-sdk/client-pricing': 'pricing',
 };
 
 /** SQS authorizes batch calls by the single-message action (there is no `sqs:DeleteMessageBatch`). */

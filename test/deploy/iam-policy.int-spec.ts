@@ -37,7 +37,7 @@ describe('deploy/iam-policy.json', () => {
     expect(policy.Version).toBe('2012-10-17');
     for (const s of policy.Statement) {
       expect(s.Effect).toBe('Allow');
-      for (const action of s.Action) expect(action).toMatch(/^(ec2|sqs|events|iam):[A-Z][A-Za-z]+$/);
+      for (const action of s.Action) expect(action).toMatch(/^(ec2|sqs|events|iam|pricing):[A-Z][A-Za-z]+$/);
     }
     expect(new Set(allowed).size).toBe(allowed.length);
   });
