@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AwsModule } from '../aws/aws.module';
 import { Ec2Module } from '../ec2/ec2.module';
+import { InsightModule } from '../insight/insight.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { LaunchPolicyModule } from '../launch-policy/launch-policy.module';
 import { PricesModule } from '../prices/prices.module';
@@ -31,7 +32,16 @@ import { TerminationService } from './termination.service';
 
 /** The REST API of SPEC §8. */
 @Module({
-  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricesModule, LaunchPolicyModule, JobsModule],
+  imports: [
+    StateModule,
+    AwsModule,
+    Ec2Module,
+    ResourcesModule,
+    PricesModule,
+    LaunchPolicyModule,
+    JobsModule,
+    InsightModule,
+  ],
   controllers: [
     RootController,
     MetaController,

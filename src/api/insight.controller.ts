@@ -1,7 +1,15 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { CostService } from '../insight/cost.service';
 import { TerminationRepository } from '../state/termination.repository';
-import { decodeCursor, encodeCursor, TerminationsDto, TerminationsQueryDto, toTerminationDto } from './dto/insight.dto';
+import {
+  decodeCursor,
+  encodeCursor,
+  TerminationsDto,
+  TerminationsQueryDto,
+  toTerminationDto,
+  WorkerTypeCostDto,
+} from './dto/insight.dto';
 import { Endpoint } from './endpoint.decorator';
 import { WORKER_TYPE_PARAM, WorkerTypePipe } from './params';
 
@@ -11,7 +19,10 @@ const DEFAULT_PAGE = 100;
 @ApiTags('insight')
 @Controller('v1')
 export class InsightController {
-  constructor(private readonly terminations: TerminationRepository) {}
+  constructor(
+    private readonly terminations: TerminationRepository,
+    private readonly costs: CostService,
+  ) {}
 
   @Get('worker-types/:workerType/terminations')
   @Endpoint({
@@ -37,5 +48,21 @@ export class InsightController {
       counts,
       nextCursor: page.next ? encodeCursor(page.next) : null,
     };
+  }
+
+  @Get('worker-types/:workerType/cost')
+  @Endpoint({
+    operationId: 'workerTypeCost',
+    summary: 'What the worker type costs: its rate now and what it spent per day',
+    description:
+      "The current rate in USD per hour (each instance in state at its pool's current spot price, or its type's " +
+      'on-demand price), per pool, and the cost of each UTC day of the retention window (HISTORY_RETENTION_DAYS) ' +
+      'from the instances that ended in it and those still running. Estimates: EC2 bills spot by the second at the ' +
+      'price of the moment, and these use the price known when an instance ended (or now).',
+  })
+  @ApiParam(WORKER_TYPE_PARAM)
+  @ApiOkResponse({ type: WorkerTypeCostDto })
+  async workerTypeCost(@Param('workerType', WorkerTypePipe) workerType: string): Promise<WorkerTypeCostDto> {
+    return { currency: 'USD', ...(await this.costs.workerTypeCost(workerType)) };
   }
 }

@@ -179,9 +179,6 @@ export class AppConfig {
   get historyRetentionDays(): number {
     return this.env.HISTORY_RETENTION_DAYS;
   }
-  get onDemandPricingSeconds(): number {
-    return this.env.ON_DEMAND_PRICING_SECONDS;
-  }
   get logLevel(): string {
     return this.env.LOG_LEVEL;
   }

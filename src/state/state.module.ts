@@ -7,6 +7,7 @@ import { InstanceRepository } from './instance.repository';
 import { CapacityCooldownRepository } from './capacity-cooldown.repository';
 import { CloudStateRepository } from './cloud-state.repository';
 import { FailedSpotRequestRepository } from './failed-spot-request.repository';
+import { CostRepository } from './cost.repository';
 import { DatabaseStatusService } from './database-status.service';
 import { HistoryRepository } from './history.repository';
 import { HousekeepingRepository } from './housekeeping.repository';
@@ -46,6 +47,7 @@ const REPOSITORIES = [
   CloudStateRepository,
   HistoryRepository,
   OnDemandPriceRepository,
+  CostRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

@@ -1,5 +1,7 @@
 import { Tx } from '../../src/state/tx.service';
 import { InstanceRepository } from '../../src/state/instance.repository';
+import { OnDemandPriceRepository } from '../../src/state/on-demand-price.repository';
+import { SpotPriceRepository } from '../../src/state/spot-price.repository';
 import { AppHarness } from '../app-harness';
 import { makeInstance } from '../factories';
 import { api, createApiHarness } from './support';
@@ -62,6 +64,84 @@ describe('insight API', () => {
       const res = await api(h).get(`/v1/worker-types/builder/terminations?${query}`).expect(400);
       expect(res.body).toMatchObject({ code: 'InputError' });
       expect(res.body.details.reasons.map((r: { path: string }) => r.path)).toContain(path);
+    });
+  });
+
+  describe('workerTypeCost', () => {
+    it('prices each instance in state at its pool and spreads ended ones over the days they ran', async () => {
+      const now = new Date();
+      await h
+        .get(SpotPriceRepository)
+        .replaceRegion(
+          'us-east-1',
+          [{ region: 'us-east-1', zone: 'us-east-1a', instanceType: 'm5.large', price: 0.05 }],
+          now,
+        );
+      await h
+        .get(OnDemandPriceRepository)
+        .replaceRegion('us-east-1', [{ region: 'us-east-1', instanceType: 'c5.large', price: 0.1 }], now);
+      const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+      const instances = h.get(InstanceRepository);
+      const ended = makeInstance({ spotRequestId: 'sir-0', launched: new Date(midnight - 26 * 3600_000) });
+      await instances.upsertMany([
+        ended,
+        makeInstance({ spotRequestId: 'sir-1' }),
+        makeInstance({ spotRequestId: 'sir-2' }),
+        makeInstance({ instanceType: 'c5.large' }),
+        makeInstance({ instanceType: 't3.micro' }),
+        makeInstance({ workerType: 'other', instanceType: 'c5.large' }),
+      ]);
+      await instances.remove(ended.region, ended.id, undefined, { at: new Date(midnight - 22 * 3600_000) });
+
+      const res = await api(h).get('/v1/worker-types/builder/cost').expect(200);
+      expect(res.body).toMatchObject({
+        workerType: 'builder',
+        currency: 'USD',
+        unpricedInstances: 1,
+        retentionDays: 14,
+      });
+      expect(res.body.ratePerHour).toBeCloseTo(0.2, 10);
+      expect(res.body.pools).toEqual(
+        expect.arrayContaining([
+          {
+            region: 'us-east-1',
+            az: 'us-east-1a',
+            instanceType: 'm5.large',
+            lifecycle: 'spot',
+            count: 2,
+            hourlyPrice: 0.05,
+            ratePerHour: 0.1,
+          },
+          {
+            region: 'us-east-1',
+            az: 'us-east-1a',
+            instanceType: 't3.micro',
+            lifecycle: 'on-demand',
+            count: 1,
+            hourlyPrice: null,
+            ratePerHour: 0,
+          },
+        ]),
+      );
+      const days: { day: string; cost: number }[] = res.body.days;
+      expect(days).toHaveLength(14);
+      const day = (offset: number) => new Date(midnight + offset * 86400_000).toISOString().slice(0, 10);
+      expect(days[13].day).toBe(day(0));
+      expect(days[11]).toEqual({ day: day(-2), cost: expect.closeTo(0.1, 10) });
+      expect(days[12]).toEqual({ day: day(-1), cost: expect.closeTo(0.1, 10) });
+      expect(days[13].cost).toBeGreaterThan(0);
+      expect(days.slice(0, 11).every((d) => d.cost === 0)).toBe(true);
+
+      const metrics = (await api(h).get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^ec2_manager_worker_type_hourly_cost_dollars\{worker_type="builder"\} 0\.2\d*$/m);
+      // It ended yesterday: not in the last hour.
+      expect(metrics).toMatch(/^# TYPE ec2_manager_recent_terminations gauge$/m);
+      expect(metrics).not.toMatch(/^ec2_manager_recent_terminations\{/m);
+      expect(metrics).toMatch(/^ec2_manager_job_interval_seconds\{job="housekeeping"\} 3600$/m);
+    });
+
+    it('refuses a malformed worker type', async () => {
+      await api(h).get('/v1/worker-types/a:b/cost').expect(400);
     });
   });
 });

@@ -127,3 +127,44 @@ export function decodeCursor(raw: string): TerminationCursor {
   }
   throw InputError.of([{ rule: 'schema', path: 'cursor', message: 'must be the nextCursor of a previous page' }]);
 }
+
+export class PoolCostDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'us-east-1a' }) az!: string;
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({ enum: INSTANCE_LIFECYCLES, example: 'spot' }) lifecycle!: string;
+  @ApiProperty({ example: 4, description: 'Instances of the worker type in state in this pool' }) count!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 0.0312,
+    description:
+      "USD per hour of one instance: the pool's current spot price, or the type's on-demand price; null until known",
+  })
+  hourlyPrice!: number | null;
+  @ApiProperty({ example: 0.1248, description: 'USD per hour of the pool: count × hourlyPrice' }) ratePerHour!: number;
+}
+
+export class DailyCostDto {
+  @ApiProperty({ example: '2026-01-01', description: 'UTC day' }) day!: string;
+  @ApiProperty({ example: 2.9952, description: 'USD spent that day (so far, for today)' }) cost!: number;
+}
+
+export class WorkerTypeCostDto {
+  @ApiProperty({ example: 'builder' }) workerType!: string;
+  @ApiProperty({ enum: ['USD'] }) currency!: 'USD';
+  @ApiProperty({ example: 0.1248, description: 'USD per hour of every instance in state, each at its pool price now' })
+  ratePerHour!: number;
+  @ApiProperty({ type: [PoolCostDto] }) pools!: PoolCostDto[];
+  @ApiProperty({ example: 0, description: 'Instances whose pool has no known price yet (not in ratePerHour)' })
+  unpricedInstances!: number;
+  @ApiProperty({ example: 14, description: 'HISTORY_RETENTION_DAYS: how many days `days` covers' })
+  retentionDays!: number;
+  @ApiProperty({
+    type: [DailyCostDto],
+    description:
+      'Oldest first, today last: ended instances at the price of their pool when they ended, instances in state at ' +
+      'the price now, over the hours each ran that day',
+  })
+  days!: DailyCostDto[];
+}

@@ -1,0 +1,66 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AppConfig, JOB_NAMES } from '../config/app-config';
+import { Metrics } from '../metrics/metrics.service';
+import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
+import { CostRepository } from '../state/cost.repository';
+import { TerminationRepository } from '../state/termination.repository';
+
+/** The window of the "recent" gauges: long enough for a scrape every minute to see every change. */
+const RECENT_MS = 3600_000;
+
+/**
+ * Operator insight as Prometheus gauges (SPEC §12), read from Postgres at scrape time: the same on every
+ * replica (aggregate with `max`, not `sum`).
+ */
+@Injectable()
+export class InsightMetrics implements OnModuleInit {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+    private readonly costs: CostRepository,
+    private readonly terminations: TerminationRepository,
+    private readonly cooldowns: CapacityCooldownRepository,
+  ) {}
+
+  onModuleInit(): void {
+    const m = this.metrics;
+    m.gauge(
+      'job_interval_seconds',
+      'Configured interval of each periodic job (a job not succeeding for twice this is failing)',
+      ['job'],
+      (set) => {
+        for (const job of JOB_NAMES) set({ job }, this.config.job(job).everySeconds);
+        return Promise.resolve();
+      },
+    );
+    m.gauge(
+      'worker_type_hourly_cost_dollars',
+      "USD per hour of each worker type's instances in state, each at its pool's current spot or on-demand price",
+      ['worker_type'],
+      async (set) => {
+        for (const r of await this.costs.ratesByWorkerType()) set({ worker_type: r.workerType }, r.rate);
+      },
+    );
+    m.gauge(
+      'recent_terminations',
+      'Instances that left state in the last hour, by worker type and reason (see listTerminations)',
+      ['worker_type', 'reason'],
+      async (set) => {
+        const since = new Date(Date.now() - RECENT_MS);
+        for (const r of await this.terminations.countByWorkerTypeAndReason(since)) {
+          set({ worker_type: r.workerType, reason: r.reason }, r.count);
+        }
+      },
+    );
+    m.gauge(
+      'active_cooldowns',
+      'Pools (capacity) EC2 recently could not fill, still in cooldown, by region and kind',
+      ['region', 'kind'],
+      async (set) => {
+        const counts = new Map<string, number>();
+        for (const c of await this.cooldowns.active()) counts.set(c.region, (counts.get(c.region) ?? 0) + 1);
+        for (const region of this.config.regions) set({ region, kind: 'capacity' }, counts.get(region) ?? 0);
+      },
+    );
+  }
+}
