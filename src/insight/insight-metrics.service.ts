@@ -4,6 +4,7 @@ import { Metrics } from '../metrics/metrics.service';
 import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
 import { CostRepository } from '../state/cost.repository';
 import { TerminationRepository } from '../state/termination.repository';
+import { WorkerTypeRepository } from '../state/worker-type.repository';
 
 /** The window of the "recent" gauges: long enough for a scrape every minute to see every change. */
 const RECENT_MS = 3600_000;
@@ -20,6 +21,7 @@ export class InsightMetrics implements OnModuleInit {
     private readonly costs: CostRepository,
     private readonly terminations: TerminationRepository,
     private readonly cooldowns: CapacityCooldownRepository,
+    private readonly workerTypes: WorkerTypeRepository,
   ) {}
 
   onModuleInit(): void {
@@ -31,6 +33,17 @@ export class InsightMetrics implements OnModuleInit {
       (set) => {
         for (const job of JOB_NAMES) set({ job }, this.config.job(job).everySeconds);
         return Promise.resolve();
+      },
+    );
+    m.gauge(
+      'worker_type_capacity',
+      'Capacity of each worker type as workerTypeStats counts it: state pending (instances pending, spot requests ' +
+        'open) or running, by kind (instance, spot-request)',
+      ['worker_type', 'state', 'kind'],
+      async (set) => {
+        for (const r of await this.workerTypes.countsOfAll()) {
+          set({ worker_type: r.workerType, state: r.bucket, kind: r.type }, r.count);
+        }
       },
     );
     m.gauge(

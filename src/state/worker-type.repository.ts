@@ -69,6 +69,23 @@ export class WorkerTypeRepository {
     return result;
   }
 
+  /** The counts of every worker type as SPEC §3 defines them (`pending`, `running`), by kind, for the metrics. */
+  async countsOfAll(
+    tx?: EntityManager,
+  ): Promise<{ workerType: string; bucket: 'pending' | 'running'; type: CountEntry['type']; count: number }[]> {
+    const rows: { workerType: string; bucket: 'pending' | 'running'; type: CountEntry['type']; count: string }[] =
+      await (tx ?? this.db.manager).query(
+        `SELECT worker_type AS "workerType", CASE kind WHEN 'instance' THEN state ELSE 'pending' END AS bucket,
+                kind AS type, sum(count) AS count
+           FROM worker_type_counts
+          WHERE kind = 'instance' AND state IN ('pending', 'running') OR kind = 'spot-request' AND state = 'open'
+          GROUP BY worker_type, kind, state
+         HAVING sum(count) <> 0
+          ORDER BY 1, 2, 3`,
+      );
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
+  }
+
   /** Ids of a worker type's instances and spot requests, per region that has any. */
   async resourcesByRegion(workerType: string, tx?: EntityManager): Promise<RegionResources[]> {
     const rows: { region: string; kind: 'i' | 'r'; ids: string[] }[] = await (tx ?? this.db.manager).query(
