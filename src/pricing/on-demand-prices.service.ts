@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { Job } from '../jobs/job.decorator';
 import { Metrics } from '../metrics/metrics.service';
 import { NewOnDemandPrice, OnDemandPriceRepository } from '../state/on-demand-price.repository';
+import { PriceSync } from './price-sync.service';
 
 /** What we run (SPEC §12): Linux, shared tenancy, no pre-installed software, no capacity reservation. */
 const LINUX_SHARED: Record<string, string> = {
@@ -60,6 +61,7 @@ export class OnDemandPrices implements OnApplicationShutdown {
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     private readonly prices: OnDemandPriceRepository,
+    private readonly sync: PriceSync,
   ) {}
 
   /** Once `signal` aborts (the run was fenced, SPEC §9), no price list is written. */
@@ -88,6 +90,8 @@ export class OnDemandPrices implements OnApplicationShutdown {
         }
       }),
     );
+    // This replica's list shows them at once; the others within a sync interval.
+    await this.sync.syncOnce();
     const outcome = { regions };
     if (regions.some((r) => r.error)) throw new OnDemandPricingError(outcome);
     return outcome;
