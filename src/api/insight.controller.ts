@@ -1,10 +1,12 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CostService } from '../insight/cost.service';
+import { LaunchHealthService } from '../insight/launch-health.service';
 import { TerminationRepository } from '../state/termination.repository';
 import {
   decodeCursor,
   encodeCursor,
+  LaunchHealthDto,
   TerminationsDto,
   TerminationsQueryDto,
   toTerminationDto,
@@ -22,6 +24,7 @@ export class InsightController {
   constructor(
     private readonly terminations: TerminationRepository,
     private readonly costs: CostService,
+    private readonly launchHealth: LaunchHealthService,
   ) {}
 
   @Get('worker-types/:workerType/terminations')
@@ -64,5 +67,21 @@ export class InsightController {
   @ApiOkResponse({ type: WorkerTypeCostDto })
   async workerTypeCost(@Param('workerType', WorkerTypePipe) workerType: string): Promise<WorkerTypeCostDto> {
     return { currency: 'USD', ...(await this.costs.workerTypeCost(workerType)) };
+  }
+
+  @Get('launch-health')
+  @Endpoint({
+    operationId: 'launchHealth',
+    summary: 'How launches fare for every worker type: outcomes per pool, cooldowns, last errors',
+    description:
+      'Every launch attempt (launchFleet per pool, runInstance, requestSpotInstance) is recorded with its outcome: ' +
+      "`success`, `insufficient-capacity`, `quota`, `throttled`, `invalid`, `error`, and EC2's code and message. " +
+      'This counts instances per worker type, region, zone, instance type, lifecycle and outcome over the last ' +
+      'hour and day, lists the active capacity and quota cooldowns (pools and lifecycles launches leave out), and ' +
+      "the last 50 failed attempts. A worker type's own view is in workerTypeHealth.",
+  })
+  @ApiOkResponse({ type: LaunchHealthDto })
+  launchHealthOfAll(): Promise<LaunchHealthDto> {
+    return this.launchHealth.health(null);
   }
 }

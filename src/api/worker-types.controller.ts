@@ -69,7 +69,12 @@ export class WorkerTypesController {
   @Endpoint({
     operationId: 'workerTypeHealth',
     summary: 'What is going wrong for the worker type',
-    description: 'Recent termination notices (spot interruptions, rebalance recommendations, scheduled changes).',
+    description:
+      'Recent termination notices (spot interruptions, rebalance recommendations, scheduled changes), the capacity ' +
+      'cooldowns its launches or requests started, the quotas in cooldown, its failed spot requests of the last ' +
+      'day, its launch attempts per region, zone, instance type, lifecycle and outcome over the last hour and day, ' +
+      "and its last 50 failed launch attempts with EC2's code and message. `launchHealth` is the same for every " +
+      'worker type.',
   })
   @ApiParam(WORKER_TYPE_PARAM)
   @ApiOkResponse({ type: WorkerTypeHealthDto })

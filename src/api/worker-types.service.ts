@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
 import { FailedSpotRequestRepository } from '../state/failed-spot-request.repository';
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
 import { Tx } from '../state/tx.service';
+import { LaunchHealthService } from '../insight/launch-health.service';
 import { WorkerTypeRepository } from '../state/worker-type.repository';
 import {
   toInstanceDto,
@@ -23,9 +23,9 @@ export class WorkerTypesService {
     private readonly instances: InstanceRepository,
     private readonly requests: SpotRequestRepository,
     private readonly notices: TerminationNoticeRepository,
-    private readonly cooldowns: CapacityCooldownRepository,
     private readonly failures: FailedSpotRequestRepository,
     private readonly tx: Tx,
+    private readonly launchHealth: LaunchHealthService,
   ) {}
 
   list(): Promise<string[]> {
@@ -46,11 +46,10 @@ export class WorkerTypesService {
   }
 
   async health(workerType: string): Promise<WorkerTypeHealthDto> {
-    const [notices, cooldowns, quota, failed] = await Promise.all([
+    const [notices, failed, launchHealth] = await Promise.all([
       this.notices.listForWorkerType(workerType),
-      this.cooldowns.active({ workerType }),
-      this.cooldowns.activeQuota(),
       this.failures.recentForWorkerType(workerType),
+      this.launchHealth.health(workerType),
     ]);
     return {
       workerType,
@@ -62,26 +61,11 @@ export class WorkerTypesService {
         notBefore: n.notBefore,
         received: n.received,
       })),
-      capacityCooldowns: cooldowns.map((c) => ({
-        region: c.region,
-        az: c.az,
-        instanceType: c.instanceType,
-        lifecycle: c.lifecycle,
-        until: c.until,
-        reason: c.reason,
-        spotRequestId: c.spotRequestId,
-        created: c.created,
-      })),
-      quotaCooldowns: quota.map((q) => ({
-        region: q.region,
-        lifecycle: q.lifecycle,
-        until: q.until,
-        reason: q.reason,
-        message: q.message,
-        workerType: q.workerType,
-        created: q.created,
-      })),
+      capacityCooldowns: launchHealth.capacityCooldowns.map(({ workerType: _wt, ...c }) => c),
       failedRequests: failed.map(({ workerType: _wt, ...f }) => f),
+      launches: launchHealth.launches.map(({ workerType: _wt, ...l }) => l),
+      quotaCooldowns: launchHealth.quotaCooldowns,
+      lastErrors: launchHealth.lastErrors.map(({ workerType: _wt, ...e }) => e),
     };
   }
 }

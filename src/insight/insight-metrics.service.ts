@@ -1,8 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { AppConfig, JOB_NAMES } from '../config/app-config';
 import { Metrics } from '../metrics/metrics.service';
-import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
 import { CostRepository } from '../state/cost.repository';
+import { LaunchHealthRepository } from '../state/launch-health.repository';
 import { TerminationRepository } from '../state/termination.repository';
 import { WorkerTypeRepository } from '../state/worker-type.repository';
 
@@ -20,8 +20,8 @@ export class InsightMetrics implements OnModuleInit {
     private readonly metrics: Metrics,
     private readonly costs: CostRepository,
     private readonly terminations: TerminationRepository,
-    private readonly cooldowns: CapacityCooldownRepository,
     private readonly workerTypes: WorkerTypeRepository,
+    private readonly launchOutcomes: LaunchHealthRepository,
   ) {}
 
   onModuleInit(): void {
@@ -66,13 +66,14 @@ export class InsightMetrics implements OnModuleInit {
       },
     );
     m.gauge(
-      'active_cooldowns',
-      'Pools (capacity) EC2 recently could not fill, still in cooldown, by region and kind',
-      ['region', 'kind'],
+      'recent_launches',
+      'Instances asked for in the last hour by worker type and launch outcome (success, insufficient-capacity, ' +
+        'quota, throttled, invalid, error); see launchHealth',
+      ['worker_type', 'outcome'],
       async (set) => {
-        const counts = new Map<string, number>();
-        for (const c of await this.cooldowns.active()) counts.set(c.region, (counts.get(c.region) ?? 0) + 1);
-        for (const region of this.config.regions) set({ region, kind: 'capacity' }, counts.get(region) ?? 0);
+        for (const r of await this.launchOutcomes.lastHourByWorkerType()) {
+          set({ worker_type: r.workerType, outcome: r.outcome }, r.count);
+        }
       },
     );
   }

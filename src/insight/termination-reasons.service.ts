@@ -3,6 +3,7 @@ import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
 import { Job } from '../jobs/job.decorator';
+import { LaunchHealthRepository } from '../state/launch-health.repository';
 import { ResolvedTermination, TerminationRepository } from '../state/termination.repository';
 import { reasonOfStateCode } from './state-reasons';
 
@@ -25,6 +26,7 @@ export interface RegionReasonsOutcome {
 
 export interface TerminationReasonsOutcome {
   regions: RegionReasonsOutcome[];
+  /** Terminations and launch outcomes past HISTORY_RETENTION_DAYS, forgotten. */
   pruned: number;
 }
 
@@ -41,7 +43,7 @@ export class TerminationReasonsError extends Error {
  * Asks EC2 why instances ended (SPEC §12): the terminations recorded `unresolved` when they left
  * state, batched per region through the gateway. Off the event path: EC2 being unreachable delays the
  * reasons (they stay `unresolved`, retried on the next run) and never an event. Also prunes
- * terminations past the retention window.
+ * terminations and launch outcomes past the retention window.
  */
 @Injectable()
 export class TerminationReasons {
@@ -51,6 +53,7 @@ export class TerminationReasons {
     private readonly config: AppConfig,
     private readonly ec2: Ec2Gateway,
     private readonly terminations: TerminationRepository,
+    private readonly launchOutcomes: LaunchHealthRepository,
   ) {}
 
   /** Once `signal` aborts (the run was fenced, SPEC §9), nothing more is written. */
@@ -59,7 +62,8 @@ export class TerminationReasons {
     const regions = (await this.terminations.unresolvedRegions()).filter((r) => this.config.regions.includes(r));
     const outcomes = await Promise.all(regions.map((region) => this.resolveRegion(region, signal)));
     signal?.throwIfAborted();
-    const pruned = await this.terminations.prune(new Date(Date.now() - this.config.historyRetentionDays * 86400_000));
+    const before = new Date(Date.now() - this.config.historyRetentionDays * 86400_000);
+    const pruned = (await this.terminations.prune(before)) + (await this.launchOutcomes.prune(before));
     const outcome = { regions: outcomes, pruned };
     if (outcomes.some((r) => r.error)) throw new TerminationReasonsError(outcome);
     return outcome;

@@ -12,6 +12,7 @@ import { DatabaseStatusService } from './database-status.service';
 import { HistoryRepository } from './history.repository';
 import { HousekeepingRepository } from './housekeeping.repository';
 import { JobRunRepository } from './job-run.repository';
+import { LaunchHealthRepository } from './launch-health.repository';
 import { LeaderLock } from './leader-lock.service';
 import { OnDemandPriceRepository } from './on-demand-price.repository';
 import { PoolGuard } from './pool-guard.service';
@@ -47,6 +48,7 @@ const REPOSITORIES = [
   CloudStateRepository,
   HistoryRepository,
   OnDemandPriceRepository,
+  LaunchHealthRepository,
   CostRepository,
 ];
 

@@ -82,8 +82,10 @@ describe('API views of the periodic jobs', () => {
       workerType: 'other',
       terminationNotices: [],
       capacityCooldowns: [],
-      quotaCooldowns: [],
       failedRequests: [],
+      launches: [],
+      quotaCooldowns: [],
+      lastErrors: [],
     });
   });
 

@@ -83,6 +83,8 @@ describe('API reads', () => {
       capacityCooldowns: [],
       quotaCooldowns: [],
       failedRequests: [],
+      launches: [],
+      lastErrors: [],
     });
   });
 

@@ -2,6 +2,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { EntityManager } from 'typeorm';
+import { LaunchHealthService } from '../../src/insight/launch-health.service';
 import { WorkerTypesService } from '../../src/api/worker-types.service';
 import { AppConfig } from '../../src/config/app-config';
 import { ConfigModule } from '../../src/config/config.module';
@@ -320,7 +321,7 @@ describe("a worker type's state", () => {
         ConfigModule.forRoot(AppConfig.forTest({ DATABASE_URL: h.db.url, RUN_MIGRATIONS: false })),
         StateModule,
       ],
-      providers: [WorkerTypesService],
+      providers: [WorkerTypesService, LaunchHealthService],
     }).compile();
     await module.init();
   });

@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsDate, IsInt, Matches, Max, Min } from 'class-validator';
 import { IsOmittable } from './omittable';
 import { InputError } from '../../common/errors';
+import { CapacityCooldownDto, LaunchCountDto, LaunchErrorDto, QuotaCooldownDto } from './state.dto';
 import { INSTANCE_LIFECYCLES, Termination, TERMINATION_REASONS } from '../../state/entities';
 import { TerminationCursor } from '../../state/termination.repository';
 
@@ -167,4 +168,33 @@ export class WorkerTypeCostDto {
       'the price now, over the hours each ran that day',
   })
   days!: DailyCostDto[];
+}
+
+export class WorkerTypeLaunchCountDto extends LaunchCountDto {
+  @ApiProperty({ example: 'builder' }) workerType!: string;
+}
+
+export class WorkerTypeLaunchErrorDto extends LaunchErrorDto {
+  @ApiProperty({ example: 'builder' }) workerType!: string;
+}
+
+export class WorkerTypeCapacityCooldownDto extends CapacityCooldownDto {
+  @ApiProperty({ example: 'builder', description: 'The worker type whose launch or request found the pool short' })
+  workerType!: string;
+}
+
+export class LaunchHealthDto {
+  @ApiProperty({
+    type: [WorkerTypeLaunchCountDto],
+    description:
+      'Launch attempts per worker type, region, zone, instance type, lifecycle and outcome: instances over the ' +
+      'last hour and day',
+  })
+  launches!: WorkerTypeLaunchCountDto[];
+  @ApiProperty({ type: [WorkerTypeCapacityCooldownDto], description: 'Pools EC2 recently could not fill' })
+  capacityCooldowns!: WorkerTypeCapacityCooldownDto[];
+  @ApiProperty({ type: [QuotaCooldownDto], description: "The account's quotas in cooldown, per region and lifecycle" })
+  quotaCooldowns!: QuotaCooldownDto[];
+  @ApiProperty({ type: [WorkerTypeLaunchErrorDto], description: 'The last 50 failed launch attempts, newest first' })
+  lastErrors!: WorkerTypeLaunchErrorDto[];
 }

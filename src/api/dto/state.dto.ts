@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Instance, SpotRequest } from '../../state/entities';
+import { Instance, LAUNCH_ENDPOINTS, LAUNCH_OUTCOMES, SpotRequest } from '../../state/entities';
 import { CountEntry, WorkerTypeCounts } from '../../state/worker-type.repository';
 
 export class CountEntryDto {
@@ -87,6 +87,43 @@ export class QuotaCooldownDto {
   @ApiProperty() created!: Date;
 }
 
+const OUTCOME_TEXT =
+  '`success`, `insufficient-capacity` (EC2 had no room in the pool), `quota` (an account limit), `throttled`, ' +
+  '`invalid` (EC2 refused the request), `error` (anything else)';
+
+export class LaunchCountDto {
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'us-east-1a', description: "The zone; '' when EC2 did not say which" }) az!: string;
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({ enum: ['spot', 'on-demand'] }) lifecycle!: string;
+  @ApiProperty({ enum: LAUNCH_OUTCOMES, example: 'insufficient-capacity', description: OUTCOME_TEXT }) outcome!: string;
+  @ApiProperty({ example: 2, description: 'Instances launched (success) or asked for and not given, last hour' })
+  lastHour!: number;
+  @ApiProperty({ example: 7, description: 'The same over the last day' }) lastDay!: number;
+  @ApiProperty({ example: 3, description: 'Launch attempts (calls to EC2 for this pool) over the last day' })
+  attemptsLastDay!: number;
+}
+
+export class LaunchErrorDto {
+  @ApiProperty() at!: Date;
+  @ApiProperty({ example: 'us-east-1' }) region!: string;
+  @ApiProperty({ example: 'us-east-1b' }) az!: string;
+  @ApiProperty({ example: 'm5.large' }) instanceType!: string;
+  @ApiProperty({ enum: ['spot', 'on-demand'] }) lifecycle!: string;
+  @ApiProperty({ enum: LAUNCH_ENDPOINTS, description: 'launchFleet, runInstance or requestSpotInstance' })
+  endpoint!: string;
+  @ApiProperty({ enum: LAUNCH_OUTCOMES, example: 'insufficient-capacity' }) outcome!: string;
+  @ApiProperty({ example: 1, description: 'Instances asked for and not given' }) count!: number;
+  @ApiProperty({ type: String, nullable: true, example: 'InsufficientInstanceCapacity' }) code!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example:
+      'We currently do not have sufficient m5.large capacity in the Availability Zone you requested (us-east-1b).',
+  })
+  message!: string | null;
+}
+
 export class FailedSpotRequestDto {
   @ApiProperty({ example: 'us-east-1' }) region!: string;
   @ApiProperty({ example: 'sir-abcd1234' }) id!: string;
@@ -132,6 +169,14 @@ export class WorkerTypeHealthDto {
       'Its spot requests of the last day that will never be fulfilled (cancelled for their status, or failed in EC2), newest first',
   })
   failedRequests!: FailedSpotRequestDto[];
+  @ApiProperty({
+    type: [LaunchCountDto],
+    description:
+      'Its launch attempts per region, zone, instance type, lifecycle and outcome: instances over the last hour and day',
+  })
+  launches!: LaunchCountDto[];
+  @ApiProperty({ type: [LaunchErrorDto], description: 'Its last 50 failed launch attempts, newest first' })
+  lastErrors!: LaunchErrorDto[];
 }
 
 export class AllStateDto extends WorkerTypeStateDto {}

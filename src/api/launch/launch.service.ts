@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { awsErrorCode } from '../../aws/aws-error';
 import { InputError, ServiceUnavailableError } from '../../common/errors';
+import { classifyLaunchError } from '../../ec2/launch-errors';
 import { reportError } from '../../logging/report';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../../state/database-errors';
 import { DatabaseStatusService } from '../../state/database-status.service';
@@ -9,6 +10,7 @@ import { Grant } from '../../state/worker-type-policy.repository';
 import { LaunchPolicyService } from '../../launch-policy/launch-policy.service';
 import { Ec2Gateway, LaunchSpec } from '../../ec2/ec2-gateway.service';
 import { InstanceRepository } from '../../state/instance.repository';
+import { LaunchOutcomeRepository, NewLaunchOutcome } from '../../state/launch-outcome.repository';
 import { SpotRequestRepository } from '../../state/spot-request.repository';
 import { Tx } from '../../state/tx.service';
 import { UsageRepository } from '../../state/usage.repository';
@@ -90,6 +92,7 @@ export class LaunchService {
     private readonly keyPairs: KeyPairsService,
     private readonly policy: LaunchPolicyService,
     private readonly database: DatabaseStatusService,
+    private readonly outcomes: LaunchOutcomeRepository,
   ) {}
 
   /** `body` has passed every rule that needs no EC2 (`LaunchBodyPipe`). */
@@ -103,15 +106,15 @@ export class LaunchService {
     };
     this.assertDatabaseAvailable();
     await this.checkPolicy(workerType, 'LaunchSpecification', spec.InstanceType);
-    await this.ec2Call(workerType, 'dry-run', () =>
-      this.ec2.requestSpotInstances(body.Region, launch, { dryRun: true }),
-    );
+    const attempt = this.attempt(workerType, body.Region, body.ClientToken, 'spot-request', 'spot', spec);
+    await attempt.call('dry-run', () => this.ec2.requestSpotInstances(body.Region, launch, { dryRun: true }));
     const requests = await this.withRoom(workerType, async (grant) => {
-      const requests = await this.ec2Call(workerType, 'ec2', () => this.ec2.requestSpotInstances(body.Region, launch));
+      const requests = await attempt.call('ec2', () => this.ec2.requestSpotInstances(body.Region, launch));
       // Only an open request is pending capacity; a fulfilled one's instance arrives through events.
       const open = requests.filter((r) => r.state === 'open');
       const ids = requests.map((r) => r.id);
       await this.record(body.Region, body.ClientToken, ids, spec.ImageId, async (m) => {
+        await attempt.succeeded(requests.length, m);
         await this.requests.upsertMany(
           open.map((r) => ({
             ...r.row,
@@ -149,11 +152,14 @@ export class LaunchService {
     };
     this.assertDatabaseAvailable();
     await this.checkPolicy(workerType, 'LaunchInfo', spec.InstanceType);
-    await this.ec2Call(workerType, 'dry-run', () => this.ec2.runInstances(body.Region, launch, { dryRun: true }));
+    const lifecycle = body.RequestType === 'spot' ? 'spot' : 'on-demand';
+    const attempt = this.attempt(workerType, body.Region, body.ClientToken, 'instance', lifecycle, spec);
+    await attempt.call('dry-run', () => this.ec2.runInstances(body.Region, launch, { dryRun: true }));
     const launched = await this.withRoom(workerType, async (grant) => {
-      const launched = await this.ec2Call(workerType, 'ec2', () => this.ec2.runInstances(body.Region, launch));
+      const launched = await attempt.call('ec2', () => this.ec2.runInstances(body.Region, launch));
       const ids = launched.map((i) => i.id);
       await this.record(body.Region, body.ClientToken, ids, spec.ImageId, async (m) => {
+        await attempt.succeeded(launched.length, m);
         await this.instances.upsertMany(
           launched.flatMap((i) =>
             i.row
@@ -235,7 +241,49 @@ export class LaunchService {
     }
   }
 
-  private ec2Call<T>(workerType: string, rule: string, call: () => Promise<T>): Promise<T> {
-    return launchEc2Call(this.keyPairs, workerType, rule, call);
+  /**
+   * One launch attempt in one pool (SPEC §12): an EC2 refusal of its DryRun or of the launch is recorded
+   * with its outcome, code and message before it becomes the answer; a success is recorded with what it
+   * wrote. A failure to record a refusal is logged and never changes the answer.
+   */
+  private attempt(
+    workerType: string,
+    region: string,
+    clientToken: string,
+    endpoint: NewLaunchOutcome['endpoint'],
+    lifecycle: string,
+    spec: { InstanceType: string; Placement?: { AvailabilityZone?: string } },
+  ) {
+    const pool = {
+      workerType,
+      region,
+      az: spec.Placement?.AvailabilityZone ?? '',
+      instanceType: spec.InstanceType,
+      lifecycle,
+      endpoint,
+      clientToken,
+    };
+    return {
+      call: async <T>(rule: string, call: () => Promise<T>): Promise<T> => {
+        try {
+          return await call();
+        } catch (err) {
+          const code = awsErrorCode(err);
+          const row: NewLaunchOutcome = {
+            ...pool,
+            outcome: classifyLaunchError(code).outcome,
+            count: 1,
+            code: code ?? (err instanceof Error ? err.name : null),
+            message: err instanceof Error ? err.message : String(err),
+          };
+          await this.outcomes.record([row]).catch((e: unknown) => {
+            this.log.warn({ msg: 'cannot record a launch outcome', workerType, region, err: e });
+          });
+          throw translateLaunchError(this.keyPairs, workerType, rule, err);
+        }
+      },
+      succeeded: (count: number, m: EntityManager) =>
+        this.outcomes.record([{ ...pool, outcome: 'success', count, code: null, message: null }], m),
+    };
   }
 }
