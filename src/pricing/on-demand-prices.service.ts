@@ -6,7 +6,8 @@ import { AppConfig } from '../config/app-config';
 import { Job } from '../jobs/job.decorator';
 import { Metrics } from '../metrics/metrics.service';
 import { NewOnDemandPrice, OnDemandPriceRepository } from '../state/on-demand-price.repository';
-import { PriceSync } from './price-sync.service';
+import { Tx } from '../state/tx.service';
+import { PriceSync } from '../prices/price-sync.service';
 
 /** What we run (SPEC §12): Linux, shared tenancy, no pre-installed software, no capacity reservation. */
 const LINUX_SHARED: Record<string, string> = {
@@ -62,6 +63,7 @@ export class OnDemandPrices implements OnApplicationShutdown {
     private readonly metrics: Metrics,
     private readonly prices: OnDemandPriceRepository,
     private readonly sync: PriceSync,
+    private readonly tx: Tx,
   ) {}
 
   /** Once `signal` aborts (the run was fenced, SPEC §9), no price list is written. */
@@ -77,7 +79,7 @@ export class OnDemandPrices implements OnApplicationShutdown {
         try {
           const prices = await this.fetchRegion(region);
           signal?.throwIfAborted();
-          await this.prices.replaceRegion(region, prices, new Date());
+          await this.tx.run((m) => this.prices.replaceRegion(region, prices, new Date(), m));
           return { region, instanceTypes: prices.length };
         } catch (err) {
           if (signal?.aborted) throw err;

@@ -76,10 +76,16 @@ describe('insight API', () => {
           'us-east-1',
           [{ region: 'us-east-1', zone: 'us-east-1a', instanceType: 'm5.large', price: 0.05 }],
           now,
+          h.dataSource.manager,
         );
       await h
         .get(OnDemandPriceRepository)
-        .replaceRegion('us-east-1', [{ region: 'us-east-1', instanceType: 'c5.large', price: 0.1 }], now);
+        .replaceRegion(
+          'us-east-1',
+          [{ region: 'us-east-1', instanceType: 'c5.large', price: 0.1 }],
+          now,
+          h.dataSource.manager,
+        );
       const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
       const instances = h.get(InstanceRepository);
       const ended = makeInstance({ spotRequestId: 'sir-0', launched: new Date(midnight - 26 * 3600_000) });
@@ -91,7 +97,9 @@ describe('insight API', () => {
         makeInstance({ instanceType: 't3.micro' }),
         makeInstance({ workerType: 'other', instanceType: 'c5.large' }),
       ]);
-      await instances.remove(ended.region, ended.id, undefined, { at: new Date(midnight - 22 * 3600_000) });
+      await h
+        .get(Tx)
+        .run((m) => instances.removeWithCause(ended.region, [ended.id], { at: new Date(midnight - 22 * 3600_000) }, m));
 
       const res = await api(h).get('/v1/worker-types/builder/cost').expect(200);
       expect(res.body).toMatchObject({

@@ -4,10 +4,11 @@ import { AppConfig } from '../../src/config/app-config';
 import { Metrics } from '../../src/metrics/metrics.service';
 import { OnDemandPrices, OnDemandPricingError } from '../../src/pricing/on-demand-prices.service';
 import { PricingPoller } from '../../src/pricing/pricing-poller.service';
-import { PriceSync } from '../../src/pricing/price-sync.service';
+import { PriceSync } from '../../src/prices/price-sync.service';
 import { INSTANCE_TYPES } from '../../src/sandbox/ec2/catalog';
 import { onDemandPrice } from '../../src/sandbox/ec2/prices';
 import { OnDemandPriceRepository } from '../../src/state/on-demand-price.repository';
+import { Tx } from '../../src/state/tx.service';
 import { AppHarness } from '../app-harness';
 import { api, createApiHarness } from '../api/support';
 
@@ -99,6 +100,7 @@ describe('on-demand prices', () => {
       h.get(Metrics),
       repo,
       h.get(PriceSync),
+      h.get(Tx),
     );
     await expect(wrong.fetchOnce()).rejects.toThrow(OnDemandPricingError);
     wrong.onApplicationShutdown();
