@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AwsModule } from '../aws/aws.module';
 import { Ec2Module } from '../ec2/ec2.module';
-import { InsightModule } from '../insight/insight.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { LaunchPolicyModule } from '../launch-policy/launch-policy.module';
 import { PricesModule } from '../prices/prices.module';
@@ -11,6 +10,7 @@ import { StateModule } from '../state/state.module';
 import { ApiClients } from './auth/api-clients.service';
 import { AuthGuard } from './auth/auth.guard';
 import { InsightController } from './insight.controller';
+import { CostService } from './cost.service';
 import { InternalController } from './internal.controller';
 import { InternalService } from './internal.service';
 import { JobsService } from './jobs.service';
@@ -25,6 +25,7 @@ import { FleetBodyPipe } from './fleet/fleet-body';
 import { FleetService } from './fleet/fleet.service';
 import { WorkerTypesService } from './worker-types.service';
 import { KeyPairsService } from './key-pairs.service';
+import { LaunchHealthService } from './launch-health.service';
 import { LaunchBodyPipe } from './launch/launch-body';
 import { LaunchService } from './launch/launch.service';
 import { RegionController } from './region.controller';
@@ -32,16 +33,7 @@ import { TerminationService } from './termination.service';
 
 /** The REST API of SPEC §8. */
 @Module({
-  imports: [
-    StateModule,
-    AwsModule,
-    Ec2Module,
-    ResourcesModule,
-    PricesModule,
-    LaunchPolicyModule,
-    JobsModule,
-    InsightModule,
-  ],
+  imports: [StateModule, AwsModule, Ec2Module, ResourcesModule, PricesModule, LaunchPolicyModule, JobsModule],
   controllers: [
     RootController,
     MetaController,
@@ -67,6 +59,8 @@ import { TerminationService } from './termination.service';
     KeyPairsService,
     LaunchService,
     TerminationService,
+    CostService,
+    LaunchHealthService,
   ],
   exports: [ApiClients],
 })

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
-import { CostService } from '../insight/cost.service';
-import { LaunchHealthService } from '../insight/launch-health.service';
+import { CostService } from './cost.service';
+import { LaunchHealthService } from './launch-health.service';
 import { TerminationRepository } from '../state/termination.repository';
 import {
   decodeCursor,

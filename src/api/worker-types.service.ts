@@ -4,7 +4,7 @@ import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
 import { Tx } from '../state/tx.service';
-import { LaunchHealthService } from '../insight/launch-health.service';
+import { LaunchHealthService } from './launch-health.service';
 import { WorkerTypeRepository } from '../state/worker-type.repository';
 import {
   toInstanceDto,

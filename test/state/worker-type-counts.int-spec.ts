@@ -2,7 +2,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { EntityManager } from 'typeorm';
-import { LaunchHealthService } from '../../src/insight/launch-health.service';
+import { LaunchHealthService } from '../../src/api/launch-health.service';
 import { WorkerTypesService } from '../../src/api/worker-types.service';
 import { AppConfig } from '../../src/config/app-config';
 import { ConfigModule } from '../../src/config/config.module';
