@@ -1,17 +1,5 @@
+import { NETWORK_ERROR_CODES } from '../common/network-errors';
 import { ServiceUnavailableError } from '../common/errors';
-
-/** Network failures that mean EC2 was not reached (or its answer never came back). */
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 /** How long a caller is told to wait before asking again after EC2 could not be reached. */
 const RETRY_AFTER_SECONDS = 5;
@@ -58,11 +46,11 @@ export function isUnreachable(err: unknown): err is Error {
 function unreachableCode(err: Error): string | undefined {
   if (err.name === 'TimeoutError') return err.name;
   const code = networkCode(err);
-  if (code !== undefined) return UNREACHABLE_CODES.has(code) ? code : undefined;
+  if (code !== undefined) return NETWORK_ERROR_CODES.has(code) ? code : undefined;
   // A Node error from another realm (a test runner's sandbox) reaches us wrapped by the SDK, its code only in the text.
   if (!err.message.includes('AWS SDK error wrapper for ')) return undefined;
   if (/\bTimeoutError\b|socket hang up/.test(err.message)) return 'TimeoutError';
-  return [...UNREACHABLE_CODES].find((c) => err.message.includes(c));
+  return [...NETWORK_ERROR_CODES].find((c) => err.message.includes(c));
 }
 
 /**

@@ -1,20 +1,8 @@
+import { NETWORK_ERROR_CODES } from '../common/network-errors';
 import { ApiError, ServiceUnavailableError } from '../common/errors';
 
 /** How long a caller is told to wait before asking again while the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 5;
-
-/** Network failures on the way to Postgres. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 /**
  * SQLSTATEs that say the server cannot serve us now, not that the statement is wrong: connection
@@ -72,7 +60,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
     operation?: unknown;
   };
   if ($metadata !== undefined || typeof operation === 'string') return false;
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+  if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
   const inner = [driverError, cause, ...(Array.isArray(errors) ? (errors as unknown[]) : [])];
   return inner.some((e) => isDatabaseUnavailable(e, depth + 1));
