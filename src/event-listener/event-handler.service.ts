@@ -87,7 +87,7 @@ export class EventHandlerService {
       return { applied: outcomes, logErrors: errors };
     });
     for (const [i, err] of logErrors) this.eventLogFailed(events[i], err);
-    const results: PromiseSettledResult<HandledOutcome>[] = applied.map((outcome, i) => ({
+    const results: PromiseSettledResult<HandledOutcome>[] = applied.map((outcome) => ({
       status: 'fulfilled',
       value: outcome !== 'absent' ? outcome : 'removed',
     }));
@@ -98,8 +98,7 @@ export class EventHandlerService {
 
   /**
    * The live events of instances not in state: each instance is looked up once, for its newest such
-   * event (what the older ones would have added, the newest updates), unless it was logged leaving
-   * since, and the others share its result.
+   * event, unless it was logged leaving since; the older ones share its result.
    */
   private async lookUp(
     region: string,
@@ -130,10 +129,10 @@ export class EventHandlerService {
     for (const i of lookups) {
       const result = byId.get(events[i].instanceId)!;
       const superseded = events[i] !== newest.get(events[i].instanceId);
-      // Added once; what the older events would have added, the newest updated.
+      // Added once, by the newest: against its row, each older one is out of order (as when it comes second).
       results[i] =
         superseded && result.status === 'fulfilled' && result.value === 'added'
-          ? { status: 'fulfilled', value: 'updated' }
+          ? { status: 'fulfilled', value: 'out-of-order' }
           : result;
     }
   }
