@@ -62,9 +62,19 @@ const p50 = (r: LoadResult) => ({ what: `${r.path} p50`, value: r.p50Ms, unit: '
 function compare(scale: string, read: LoadResult, ping: LoadResult, how: string, targets: boolean): Comparison[] {
   const name = `${how}, ${scale}`;
   return [
-    { ...rps(read), what: `${read.path} req/s (${name})`, reference: rps(ping), ...(targets ? { target: { ratio: 0.5, bound: 'min' } } : {}) },
+    {
+      ...rps(read),
+      what: `${read.path} req/s (${name})`,
+      reference: rps(ping),
+      ...(targets ? { target: { ratio: 0.5, bound: 'min' } } : {}),
+    },
     { ...p50(read), what: `${read.path} p50 (${name})`, reference: p50(ping) },
-    { ...p99(read), what: `${read.path} p99 (${name})`, reference: p99(ping), ...(targets ? { target: { ratio: 2, bound: 'max' } } : {}) },
+    {
+      ...p99(read),
+      what: `${read.path} p99 (${name})`,
+      reference: p99(ping),
+      ...(targets ? { target: { ratio: 2, bound: 'max' } } : {}),
+    },
   ] as Comparison[];
 }
 
@@ -73,7 +83,10 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   const hotCount = quick ? 1000 : 10_000;
   const scales: Scale[] = [
     { label: `${hotCount.toLocaleString('en-US')} of ${hotCount.toLocaleString('en-US')}`, others: 0 },
-    { label: `${hotCount.toLocaleString('en-US')} of ${(hotCount * 10).toLocaleString('en-US')}`, others: hotCount * 9 },
+    {
+      label: `${hotCount.toLocaleString('en-US')} of ${(hotCount * 10).toLocaleString('en-US')}`,
+      others: hotCount * 9,
+    },
   ];
   const database = await benchDatabase('reads');
   const db = new Client({ connectionString: database.url });
@@ -111,7 +124,10 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
       await db.query('VACUUM ANALYZE instances, spot_requests, worker_type_counts');
       progress(`reads at ${scale.label} instances`);
       // Warm up (JIT, connection pool) before anything counts.
-      await loadTogether(service.url, ['/v1/ping', `/v1/worker-types/${HOT}/stats`], { ...options, durationSeconds: 2 });
+      await loadTogether(service.url, ['/v1/ping', `/v1/worker-types/${HOT}/stats`], {
+        ...options,
+        durationSeconds: 2,
+      });
       await sleep(500);
       const [ping] = checked([await load(service.url, '/v1/ping', options)]);
       const [stats] = checked([await load(service.url, `/v1/worker-types/${HOT}/stats`, options)]);

@@ -97,7 +97,9 @@ async function main(): Promise<void> {
     } catch (err) {
       // One benchmark failing must not cost the others' figures: say so, go on, exit non-zero at the end.
       failed.push(bench.name);
-      process.stdout.write(`## ${bench.name}: FAILED\n  ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stdout.write(
+        `## ${bench.name}: FAILED\n  ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
     process.stdout.write(`  (${((performance.now() - t) / 1000).toFixed(0)} s)\n\n`);
   }

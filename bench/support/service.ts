@@ -78,12 +78,16 @@ export interface SpawnedService {
  * The service in its own process as production runs it: `node <compiled src/main.js>` (what `npm run
  * build` + `node dist/main.js` run, transpiled file by file), configured only by `env`. Its log lines
  * are read and dropped (production hands them to a collector). Resolves once `/health/ready` answers 200.
+ * `nodeArgs` go before the script (e.g. `--cpu-prof` to see where a benchmark's time goes).
  */
-export async function spawnCompiledService(env: Record<string, string>, timeoutMs = 120_000): Promise<SpawnedService> {
+export async function spawnCompiledService(
+  env: Record<string, string>,
+  { nodeArgs = [], timeoutMs = 120_000 }: { nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<SpawnedService> {
   const main = compiledService();
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const start = performance.now();
-  const child = spawnService([main], { ...env, PORT: String(port) });
+  const child = spawnService([...nodeArgs, main], { ...env, PORT: String(port) });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);

@@ -23,7 +23,11 @@ const HEADER = ['benchmark', 'figure', 'value', 'reference', 'ratio', 'target', 
 export function summaryTable(results: readonly BenchResult[]): string {
   const rows = [HEADER, ...results.flatMap((r) => r.comparisons.map((c) => cells(r.section, c)))];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
