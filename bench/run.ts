@@ -7,19 +7,16 @@ import { BenchResult, printResult } from './support/report';
 import { summaryMarkdown, summaryTable } from './support/summary';
 
 /**
- * `npm run bench [-- [--quick] [--markdown <file>] [--all] [name ...]]`: runs the benchmarks one after
- * the other in this process and prints each one's figures beside their references, then one summary
- * table of every comparison. Names select benchmarks (default: every one not marked `slow`);
- * `--quick` runs small sizes (a smoke test); `--markdown <file>` also writes the summary as markdown
- * with the date and the machine; `--all` adds the slow ones.
+ * `npm run bench [-- [--quick] [--markdown <file>] [name ...]]`: runs the benchmarks one after the
+ * other in this process and prints each one's figures beside their references, then one summary table
+ * of every comparison. Names select benchmarks (default: all); `--quick` runs small sizes (a smoke
+ * test); `--markdown <file>` also writes the summary as markdown with the date and the machine.
  */
 type Run = (args: { quick: boolean }) => Promise<BenchResult>;
 
 interface Bench {
   name: string;
   load: () => Promise<{ run: Run }>;
-  /** Left out of the default set (named, or `--all`, runs it). */
-  slow?: string;
 }
 
 /** Every benchmark, in the order the umbrella runs them. A new one is one line here. */
@@ -28,25 +25,23 @@ export const BENCHES: Bench[] = [
   // perf-ingest converts events-throughput.ts to `run`: then `{ name: 'events-throughput', load: () => import('./events-throughput') },`
   // perf-tagging writes adoption.ts: then `{ name: 'adoption', load: () => import('./adoption') },`
   { name: 'housekeeping', load: () => import('./housekeeping') },
-  // { name: 'startup' …
-  // throttling
-  // fleet
-  // sandbox-scale
+  { name: 'startup', load: () => import('./startup') },
+  { name: 'throttling', load: () => import('./throttling') },
+  { name: 'fleet', load: () => import('./fleet') },
+  { name: 'sandbox-scale', load: () => import('./sandbox-scale') },
 ];
 
 interface Args {
   quick: boolean;
-  all: boolean;
   markdown?: string;
   names: string[];
 }
 
 function parse(argv: string[]): Args {
-  const args: Args = { quick: false, all: false, names: [] };
+  const args: Args = { quick: false, names: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
-    else if (a === '--all') args.all = true;
     else if (a === '--markdown') args.markdown = argv[++i];
     else if (a.startsWith('--markdown=')) args.markdown = a.slice('--markdown='.length);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
@@ -79,9 +74,7 @@ async function main(): Promise<number> {
   if (unknown.length) {
     throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
   }
-  const selected = args.names.length
-    ? BENCHES.filter((b) => args.names.includes(b.name))
-    : BENCHES.filter((b) => args.all || !b.slow);
+  const selected = args.names.length ? BENCHES.filter((b) => args.names.includes(b.name)) : BENCHES;
   const started = new Date();
   const where = machine();
   process.stdout.write(`${selected.map((b) => b.name).join(', ')}${args.quick ? ' (quick)' : ''}\n${where}\n\n`);
@@ -103,9 +96,7 @@ async function main(): Promise<number> {
     }
     process.stdout.write(`  (${((performance.now() - t) / 1000).toFixed(0)} s)\n\n`);
   }
-  const skipped = args.names.length ? [] : BENCHES.filter((b) => b.slow && !args.all);
   process.stdout.write(`# Summary\n\n${summaryTable(results)}\n`);
-  for (const b of skipped) process.stdout.write(`not run: ${b.name} (${b.slow}; add --all or name it)\n`);
   if (failed.length) process.stdout.write(`FAILED: ${failed.join(', ')}\n`);
   if (args.markdown) {
     const heading =
