@@ -5,7 +5,7 @@ import {
   paginateDescribeSpotInstanceRequests,
   paginateDescribeVolumes,
 } from '@aws-sdk/client-ec2';
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
@@ -115,6 +115,33 @@ async function seed(sandbox: Sandbox, app: INestApplicationContext, size: Size):
   for (let i = 0; i < requestRows.length; i += 10_000) await requests.upsertMany(requestRows.slice(i, i + 10_000));
 }
 
+/**
+ * Keeps the per-region log lines of the sweeps (`phasesMs`: where a region's time went) and writes
+ * errors to stderr; everything else is dropped.
+ */
+class PhasesLog implements LoggerService {
+  regions: { region: string; durationMs: number; phasesMs: Record<string, number> }[] = [];
+  log(message: unknown): void {
+    const m = message as { msg?: string; region: string; durationMs: number; phasesMs: Record<string, number> };
+    if (m?.msg === 'housekeeping of region done') this.regions.push(m);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    console.error(message, ...rest);
+  }
+  warn(): void {}
+
+  /** The slowest region's phases, and the longest of each phase over all regions, since the last call. */
+  take(): string {
+    const regions = this.regions;
+    this.regions = [];
+    if (!regions.length) return 'no per-region log line';
+    const slowest = regions.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
+    const longest: Record<string, number> = {};
+    for (const r of regions) for (const [k, v] of Object.entries(r.phasesMs)) longest[k] = Math.max(longest[k] ?? 0, v);
+    return `slowest region ${slowest.region} phasesMs ${JSON.stringify(slowest.phasesMs)}; longest of each phase ${JSON.stringify(longest)}`;
+  }
+}
+
 /** What the SDK alone takes to page what a sweep pages, every region at once: the floor a sweep is judged by. */
 async function pagingFloor(sandbox: Sandbox): Promise<{ ms: number; items: number }> {
   const clients = REGIONS.map(
@@ -172,7 +199,12 @@ async function pagingFloor(sandbox: Sandbox): Promise<{ ms: number; items: numbe
 
 const sec = (ms: number) => ms / 1000;
 
-async function measure(size: Size, sandbox: Sandbox, app: INestApplicationContext): Promise<Comparison[]> {
+async function measure(
+  size: Size,
+  sandbox: Sandbox,
+  app: INestApplicationContext,
+  phases: PhasesLog,
+): Promise<Comparison[]> {
   await sandbox.control.reset();
   await emptyTables(app.get(DataSource));
   await seed(sandbox, app, size);
@@ -181,8 +213,10 @@ async function measure(size: Size, sandbox: Sandbox, app: INestApplicationContex
   progress(`housekeeping at ${label}`);
   const floor1 = await pagingFloor(sandbox);
   const first = await timed(() => hk.runOnce());
+  const firstPhases = phases.take();
   const floor2 = await pagingFloor(sandbox);
   const second = await timed(() => hk.runOnce());
+  const secondPhases = phases.take();
   const sum = (
     o: typeof first.value,
     k: 'missingInstances' | 'missingSpotRequests' | 'extraneousInstances' | 'zombiesKilled',
@@ -203,7 +237,8 @@ async function measure(size: Size, sandbox: Sandbox, app: INestApplicationContex
       ...target,
       note:
         `found ${sum(first.value, 'missingInstances')} missing instances, ${sum(first.value, 'missingSpotRequests')} ` +
-        `missing requests, ${sum(first.value, 'extraneousInstances')} extraneous, ${sum(first.value, 'zombiesKilled')} zombies killed`,
+        `missing requests, ${sum(first.value, 'extraneousInstances')} extraneous, ${sum(first.value, 'zombiesKilled')} zombies killed; ` +
+        firstPhases,
     },
     {
       what: `second sweep (nothing to do), ${label}`,
@@ -211,7 +246,7 @@ async function measure(size: Size, sandbox: Sandbox, app: INestApplicationContex
       unit: 's',
       reference: floor(floor2),
       ...target,
-      ...(secondFound ? { note: `the second sweep still found ${secondFound} missing: not converged` } : {}),
+      note: `${secondFound ? `the second sweep still found ${secondFound} missing: not converged; ` : ''}${secondPhases}`,
     },
   ];
 }
@@ -226,6 +261,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   const db = await benchDatabase('housekeeping');
   let sandbox: Sandbox | undefined;
   let app: INestApplicationContext | undefined;
+  const phases = new PhasesLog();
   try {
     sandbox = await startSandbox({ regions: REGIONS, clockSpeed: 0 });
     const config = AppConfig.forTest({
@@ -237,7 +273,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
       EC2_ENDPOINT: sandbox.endpoints.ec2,
       SQS_ENDPOINT: sandbox.endpoints.sqs,
       EVENTS_ENDPOINT: sandbox.endpoints.events,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       AWS_TIMEOUT_MS: 120000,
     }).withJobsDisabled();
     app = await NestFactory.createApplicationContext(
@@ -245,10 +281,10 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
         module: class BenchModule {},
         imports: [ConfigModule.forRoot(config), ScheduleModule.forRoot(), MetricsModule, HousekeepingModule],
       },
-      { logger: ['error'] },
+      { logger: phases },
     );
     const comparisons: Comparison[] = [];
-    for (const size of sizes) comparisons.push(...(await measure(size, sandbox, app)));
+    for (const size of sizes) comparisons.push(...(await measure(size, sandbox, app, phases)));
     return {
       section: 'housekeeping',
       comparisons,
