@@ -80,6 +80,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started by a parent with an IPC channel (a benchmark): when the channel closes, the parent is gone.
+  if (process.send) process.once('disconnect', () => stop('parent gone'));
 }
 
 main().catch((err: unknown) => {
