@@ -12,7 +12,8 @@ import {
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
@@ -38,7 +39,8 @@ import { spawnSandbox } from './support/sandbox';
  *
  *   npx ts-node --transpile-only bench/events-throughput.ts [--quick]
  * Uses DATABASE_URL when set, else an embedded Postgres in .data/bench-events (created on first use);
- * SQS_CONSUMERS_PER_QUEUE, when set, overrides the service's default.
+ * SQS_CONSUMERS_PER_QUEUE, when set, overrides the service's default; EVENTS_BENCH_PROFILE=<file> writes a CPU
+ * profile of the known-instance phase (open it in Chrome DevTools).
  */
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'AKIABENCH', secretAccessKey: 'bench' };
@@ -60,6 +62,25 @@ function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the command's closing parenthesis.
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * A CPU profile of this process written to `file` (Chrome DevTools' `.cpuprofile`) from now until `stop`:
+ * where the service's thread spends a phase (`EVENTS_BENCH_PROFILE=<file>`). No file, no profile.
+ */
+async function profile(file: string | undefined): Promise<{ stop(): Promise<void> }> {
+  if (!file) return { stop: () => Promise.resolve() };
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile: result } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(result));
+      session.disconnect();
+    },
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -276,9 +297,11 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
     start = performance.now();
     const elu = performance.eventLoopUtilization();
     const sandboxCpu = cpuSeconds(sandbox.child.pid!);
+    const profiler = await profile(process.env.EVENTS_BENCH_PROFILE);
     await second.app.init();
     await until(() => total(second.counters), 2 * count);
     const knownMs = performance.now() - start;
+    await profiler.stop();
     const knownRate = ((2 * count) / knownMs) * 1000;
     const sandboxBusy = (cpuSeconds(sandbox.child.pid!) - sandboxCpu) / (knownMs / 1000);
     // This process's one JavaScript thread runs the service (and the benchmark's polling of its counters).

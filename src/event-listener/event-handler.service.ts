@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
 import type { EntityManager } from 'typeorm';
 import { AdoptionOutcome, InstanceAdoption } from '../resources/instance-adoption.service';
+import { isDatabaseUnavailable } from '../state/database-errors';
 import { isLiveInstanceState } from '../state/entities';
 import { EventLogRepository } from '../state/event-log.repository';
 import { InstanceRepository, isNewerEvent } from '../state/instance.repository';
@@ -65,26 +66,30 @@ export class EventHandlerService {
     region: string,
     events: readonly StateChangeEvent[],
   ): Promise<PromiseSettledResult<HandledOutcome>[]> {
-    const { applied, logErrors } = await this.tx.run(async (m) => {
-      await this.instances.lockForEvents(
-        region,
-        events.map((e) => e.instanceId),
-        m,
-      );
-      const outcomes = await this.instances.applyEvents(
-        region,
-        events.map((e) => ({ id: e.instanceId, state: e.state, time: e.time })),
-        m,
-      );
-      // Not in state and leaving: nothing to keep, and removing is idempotent (its notices go with it).
-      const leaving = events.filter((e, i) => outcomes[i] === 'absent' && !isLiveInstanceState(e.state));
-      await this.instances.removeMany(region, [...new Set(leaving.map((e) => e.instanceId))], m);
-      // Logged in the same transaction as their effect (one commit, not two), behind a savepoint.
-      const errors = await this.eventLog.logManyGuarded(
-        events.map((e) => ({ id: e.instanceId, region, state: e.state, generated: e.time })),
-        m,
-      );
-      return { applied: outcomes, logErrors: errors };
+    const changes = events.map((e) => ({ id: e.instanceId, state: e.state, time: e.time }));
+    // Three round trips besides BEGIN and COMMIT: the event locks, the locking read, one write that
+    // also logs the events. Should that write fail, the batch is tried again with the event log behind
+    // a savepoint (SPEC §4.1: a failure to log never blocks an event), before anything goes one by one.
+    const apply = (logInline: boolean) =>
+      this.tx.run(async (m) => {
+        await this.instances.lockForEvents(
+          region,
+          events.map((e) => e.instanceId),
+          m,
+        );
+        const outcomes = await this.instances.applyEvents(region, changes, m, { log: logInline });
+        // Logged in the same transaction as their effect (one commit, not two).
+        const errors = logInline
+          ? new Map<number, unknown>()
+          : await this.eventLog.logManyGuarded(
+              events.map((e) => ({ id: e.instanceId, region, state: e.state, generated: e.time })),
+              m,
+            );
+        return { applied: outcomes, logErrors: errors };
+      });
+    const { applied, logErrors } = await apply(true).catch((err: unknown) => {
+      if (isDatabaseUnavailable(err)) throw err;
+      return apply(false);
     });
     for (const [i, err] of logErrors) this.eventLogFailed(events[i], err);
     const results: PromiseSettledResult<HandledOutcome>[] = applied.map((outcome) => ({

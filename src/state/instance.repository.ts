@@ -91,15 +91,23 @@ export class InstanceRepository {
    * nothing; one of the same time applies only if its state comes later in the lifecycle than the
    * row's (SPEC §3: event times have one-second precision, and a `pending` and its `running` often
    * share one), so a duplicate changes nothing either. A live state updates the row; any other state
-   * removes it. `absent`: no row (left, or never in state). Events of one instance are decided in the
-   * order given, each against what the ones before it left; the outcomes come back in that order.
+   * removes it, and a leaving event whose instance has no row removes whatever row may have appeared
+   * since (idempotent). `absent`: no row (left, or never in state). Events of one instance are decided
+   * in the order given, each against what the ones before it left; the outcomes come back in that order.
    *
-   * A batch's events take one locking read, one update and one removal per distinct event time (the
-   * `terminations` trigger takes the leave time per statement), whatever their number. The row locks
-   * are taken in key order, so two batches sharing instances queue instead of deadlocking; they hold
-   * until `tx` ends: the caller's transaction decides what else is atomic with the events.
+   * Two statements whatever the batch: one locking read, then one write that updates, removes (each
+   * row's leave time given to the `terminations` trigger as it is removed) and, with `log`, inserts
+   * the events' event-log lines (`cloudwatch_log`, duplicates ignored) — a failure of the log then fails
+   * the write; `EventLogRepository.logManyGuarded` is the guarded way. The row locks are taken in key
+   * order, so two batches sharing instances queue instead of deadlocking; they hold until `tx` ends:
+   * the caller's transaction decides what else is atomic with the events.
    */
-  async applyEvents(region: string, events: readonly StateChange[], tx: EntityManager): Promise<EventOutcome[]> {
+  async applyEvents(
+    region: string,
+    events: readonly StateChange[],
+    tx: EntityManager,
+    { log = false }: { log?: boolean } = {},
+  ): Promise<EventOutcome[]> {
     if (events.length === 0) return [];
     const ids = [...new Set(events.map((e) => e.id))].sort();
     const found: { id: string; last_event: Date; state: string }[] = await tx.query(
@@ -109,26 +117,59 @@ export class InstanceRepository {
     const rows = new Map(
       found.map((r) => [r.id, { time: r.last_event, state: r.state, changed: false, removed: false }]),
     );
+    const absentLeaving = new Set<string>();
     const outcomes = events.map((e): EventOutcome => {
       const row = rows.get(e.id);
-      if (!row || row.removed) return 'absent';
+      if (!row || row.removed) {
+        if (!row && !isLiveInstanceState(e.state)) absentLeaving.add(e.id);
+        return 'absent';
+      }
       if (!isNewerEvent(e, row)) return 'out-of-order';
       Object.assign(row, { time: e.time, state: e.state, changed: true, removed: !isLiveInstanceState(e.state) });
       return row.removed ? 'removed' : 'updated';
     });
     const updated = [...rows].filter(([, r]) => r.changed && !r.removed);
-    if (updated.length > 0) {
-      await tx.query(
-        `UPDATE instances i SET state = u.state, last_event = u.last_event, touched = clock_timestamp()
+    // Removed rows end at their event's time; a row that appeared for an absent one, at the removal.
+    const removed = [
+      ...[...rows].filter(([, r]) => r.removed).map(([id, r]) => [id, r.time.toISOString()] as const),
+      ...[...absentLeaving].map((id) => [id, ''] as const),
+    ];
+    if (updated.length === 0 && removed.length === 0 && !log) return outcomes;
+    // The removal hands each row's time to the row trigger by a setting made in the join's filter, which
+    // names both sides so that it is evaluated for each row just before that row is deleted (a filter on
+    // the unnest side alone could run for every row first); `instances_clear_leave_cause` clears it after.
+    await tx.query(
+      `WITH updated AS (
+         UPDATE instances i SET state = u.state, last_event = u.last_event, touched = clock_timestamp()
          FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS u(id, state, last_event)
-         WHERE i.region = $1 AND i.id = u.id`,
-        [region, updated.map(([id]) => id), updated.map(([, r]) => r.state), updated.map(([, r]) => r.time)],
-      );
-    }
-    const leaving = new Map<number, string[]>();
-    for (const [id, r] of rows)
-      if (r.removed) leaving.set(r.time.getTime(), [...(leaving.get(r.time.getTime()) ?? []), id]);
-    for (const [at, left] of leaving) await this.removeWithCause(region, left, { at: new Date(at) }, tx);
+         WHERE i.region = $1 AND i.id = u.id
+         RETURNING 1
+       ), removed AS (
+         DELETE FROM instances i USING unnest($5::text[], $6::text[]) AS r(id, at)
+         WHERE i.region = $1 AND i.id = r.id
+           AND set_config('ec2_manager.leave_time', r.at || left(i.id, 0), true) IS NOT NULL
+         RETURNING 1
+       ), logged AS (
+         INSERT INTO cloudwatch_log (id, region, state, generated, received)
+         SELECT e.id, $1, e.state, e.generated, clock_timestamp()
+         FROM unnest($7::text[], $8::text[], $9::timestamptz[]) AS e(id, state, generated)
+         ON CONFLICT DO NOTHING
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM updated) AS updated, (SELECT count(*) FROM removed) AS removed,
+              (SELECT count(*) FROM logged) AS logged`,
+      [
+        region,
+        updated.map(([id]) => id),
+        updated.map(([, r]) => r.state),
+        updated.map(([, r]) => r.time),
+        removed.map(([id]) => id),
+        removed.map(([, at]) => at),
+        log ? events.map((e) => e.id) : [],
+        log ? events.map((e) => e.state) : [],
+        log ? events.map((e) => e.time) : [],
+      ],
+    );
     return outcomes;
   }
 
