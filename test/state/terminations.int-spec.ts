@@ -48,6 +48,33 @@ describe('terminations: every instance leaving state is recorded, with why', () 
     expect(byId.get(noticed.id)).toMatchObject({ reason: 'spot-interruption', lifecycle: 'spot' });
   });
 
+  it('a batch of events ends each instance it removes at its own event time, in one write', async () => {
+    const [a, b, kept] = [makeInstance(), makeInstance(), makeInstance({ state: 'running' })];
+    await instances.upsertMany([a, b, kept]);
+    const t = Date.now() - 60_000;
+    const outcomes = await inTx((m) =>
+      instances.applyEvents(
+        'us-east-1',
+        [
+          { id: a.id, state: 'shutting-down', time: new Date(t + 1000) },
+          { id: b.id, state: 'stopped', time: new Date(t + 7000) },
+          { id: a.id, state: 'terminated', time: new Date(t + 9000) },
+          { id: kept.id, state: 'running', time: new Date(t + 3000) },
+          { id: 'i-0nowhere', state: 'terminated', time: new Date(t + 5000) },
+        ],
+        m,
+      ),
+    );
+    expect(outcomes).toEqual(['removed', 'removed', 'absent', 'updated', 'absent']);
+    const byId = new Map(
+      (await terminations.list({ workerType: 'builder', limit: 10 })).terminations.map((x) => [x.instanceId, x]),
+    );
+    expect(byId.get(a.id)?.ended).toEqual(new Date(t + 1000));
+    expect(byId.get(b.id)?.ended).toEqual(new Date(t + 7000));
+    expect(byId.has(kept.id)).toBe(false);
+    expect((await instances.find('us-east-1', kept.id))?.lastEvent).toEqual(new Date(t + 3000));
+  });
+
   it('our decision names it, also when an event removed the row first, and a cause never leaks into a later removal', async () => {
     const zombie = makeInstance();
     const raced = makeInstance();
