@@ -1,13 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import * as Sentry from '@sentry/nestjs';
 import type { EntityManager } from 'typeorm';
-import { awsErrorFields } from '../aws/aws-error';
 import { OurInstance } from '../ec2/ec2-rows';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
 import { EventLogRepository } from '../state/event-log.repository';
 import { InstanceRepository } from '../state/instance.repository';
 import { Tx } from '../state/tx.service';
 import { UsageRepository } from '../state/usage.repository';
+import { TaggingService } from './tagging.service';
 
 /** How long a lookup waits for others to share its DescribeInstances call. */
 const WINDOW_MS = 10;
@@ -36,10 +35,11 @@ export interface AdoptOptions {
 type Waiter = { resolve(found: OurInstance | 'foreign' | undefined): void; reject(err: unknown): void };
 
 /**
- * The one way an instance state does not know comes into it (SPEC §4.3, §5): looked up in EC2, tagged if
- * untagged, then, under the instance's event lock and unless an exit of it was logged since, upserted
- * (which forgets its fulfilled spot request) with its AMI's use, in one transaction. The event listener
- * and the spot poller both adopt through here.
+ * The one way an instance state does not know comes into it (SPEC §4.3, §5): looked up in EC2, then,
+ * under the instance's event lock and unless an exit of it was logged since, upserted (which forgets its
+ * fulfilled spot request) with its AMI's use and, when untagged, its record for the tagger (which tags it
+ * after the commit, off this path), in one transaction. The event listener and the spot poller both adopt
+ * through here.
  *
  * Lookups made within a few milliseconds of each other in one region share one DescribeInstances call:
  * a burst of launches brings one event per instance, and EC2's describe bucket would otherwise bound the
@@ -57,6 +57,7 @@ export class InstanceAdoption {
     private readonly instances: InstanceRepository,
     private readonly eventLog: EventLogRepository,
     private readonly usage: UsageRepository,
+    private readonly tagging: TaggingService,
   ) {}
 
   async adopt(region: string, id: string, opts: AdoptOptions): Promise<AdoptionOutcome> {
@@ -75,7 +76,6 @@ export class InstanceAdoption {
     }
     const since = opts.since ?? found.launched;
     const row = { ...found.row, lastEvent: opts.lastEvent ?? found.row.lastEvent };
-    await this.tagIfUntagged(found, opts.signal);
     return this.tx.run(async (m) => {
       await this.instances.lockForEvents(region, id, m);
       if (await this.eventLog.hasLeftSince(region, id, since, m)) return 'stale';
@@ -83,6 +83,7 @@ export class InstanceAdoption {
       await this.instances.upsert(row, m);
       // Adopting an instance is a use of its image (SPEC §3).
       await this.usage.recordAmiUsage(region, [row.imageId], new Date(), m);
+      await this.tagging.recordUntagged(found, m);
       if (opts.after) await opts.after(m);
       this.log.log({
         msg: 'instance adopted',
@@ -140,17 +141,4 @@ export class InstanceAdoption {
     }
   }
 
-  /** Tagging is worth doing, not worth losing the adoption over: housekeeping tags what this misses. */
-  private async tagIfUntagged(instance: OurInstance, signal?: AbortSignal): Promise<void> {
-    if (instance.tagged) return;
-    try {
-      await this.ec2.tag(instance.region, instance.workerType, [instance.id, ...instance.volumeIds], { signal });
-    } catch (err) {
-      signal?.throwIfAborted();
-      this.log.warn({ msg: 'tagging an instance failed', instanceId: instance.id, ...awsErrorFields(err) });
-      Sentry.captureException(err, {
-        tags: { region: instance.region, instanceId: instance.id, stage: 'tag-instance' },
-      });
-    }
-  }
 }
