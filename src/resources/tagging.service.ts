@@ -17,7 +17,7 @@ const CLAIM_LIMIT = 5000;
  * rate-limit waits normally takes. A claimer that dies delays its rows this long; one slower than this
  * may see them tagged twice by another replica, which is harmless (CreateTags is idempotent).
  */
-const LEASE_SECONDS = 120;
+const LEASE_SECONDS = 60;
 /** Failed calls are tried again after 1, 2, 4 ... seconds, at most five minutes (with jitter). */
 const BACK_OFF: BackOff = { baseSeconds: 1, maxSeconds: 300 };
 /** Every replica looks for due rows this often: retries, leases run out, rows of a replica that died. */
@@ -68,7 +68,7 @@ export class TaggingService implements OnApplicationBootstrap, BeforeApplication
     this.kick();
   }
 
-  /** Stops draining: a call in flight is aborted, its rows wait for their lease to run out (or the next start). */
+  /** Stops draining: a call in flight is aborted and its rows released for whoever claims next. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.sweep);
     clearTimeout(this.kicked);
@@ -160,7 +160,11 @@ export class TaggingService implements OnApplicationBootstrap, BeforeApplication
       }
       return { tagged: out.tagged.length, gone: out.unknown.length, retried: 0 };
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal.aborted) {
+        // Shutting down, the database still open: whoever claims next need not wait out the lease.
+        await this.pending.release(region, ids).catch(() => undefined);
+        throw err;
+      }
       const attempts = Math.max(...claims.map((c) => c.attempts));
       const quiet = awsErrorCode(err) === 'RequestLimitExceeded' || isUnreachable(err);
       this.log.warn({

@@ -46,8 +46,9 @@ export class PendingTagRepository {
    * replicas claiming at the same moment take different rows instead of waiting on each other. A claimer
    * that dies leaves its rows to whoever claims after the lease.
    */
-  claimDue(limit: number, leaseSeconds: number, tx?: EntityManager): Promise<PendingTagClaim[]> {
-    return (tx ?? this.db.manager).query(
+  async claimDue(limit: number, leaseSeconds: number, tx?: EntityManager): Promise<PendingTagClaim[]> {
+    // An UPDATE answers [rows, count] through TypeORM.
+    const [rows]: [PendingTagClaim[], number] = await (tx ?? this.db.manager).query(
       `UPDATE pending_tags p
           SET attempts = p.attempts + 1, next_attempt = clock_timestamp() + $2 * interval '1 second'
          FROM (SELECT region, resource_id FROM pending_tags
@@ -58,6 +59,16 @@ export class PendingTagRepository {
         WHERE p.region = due.region AND p.resource_id = due.resource_id
         RETURNING p.region, p.resource_id AS "resourceId", p.worker_type AS "workerType", p.attempts, p.since`,
       [limit, leaseSeconds],
+    );
+    return rows;
+  }
+
+  /** Ends a claim early without a back-off: due again at once (a claimer that stops before its call ends). */
+  async release(region: string, resourceIds: readonly string[], tx?: EntityManager): Promise<void> {
+    if (resourceIds.length === 0) return;
+    await (tx ?? this.db.manager).query(
+      `UPDATE pending_tags SET next_attempt = clock_timestamp() WHERE region = $1 AND resource_id = ANY($2::text[])`,
+      [region, resourceIds],
     );
   }
 
