@@ -66,6 +66,8 @@ async function phase(
   count: number,
   tagged: boolean,
 ): Promise<Phase> {
+  // Creating the app runs setup (queues, rules: before the events); its consumers start with init().
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
   sandbox.control.seedInstances({
     region: REGION,
     count,
@@ -76,8 +78,6 @@ async function phase(
     emitEvents: true,
   });
   await sandbox.control.flushEvents();
-  // Creating the app runs setup (queues, rules); its consumers start with init().
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
   const timeout = Math.max(120_000, count * 200);
   try {
     const inState = async () =>

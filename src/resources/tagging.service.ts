@@ -22,8 +22,12 @@ const LEASE_SECONDS = 60;
 const BACK_OFF: BackOff = { baseSeconds: 1, maxSeconds: 300 };
 /** Every replica looks for due rows this often: retries, leases run out, rows of a replica that died. */
 const SWEEP_MS = 5000;
-/** Commits within this window after a kick share one claim (and so their CreateTags calls). */
-const KICK_DELAY_MS = 20;
+/**
+ * Commits within this window after a kick share one claim and so one CreateTags call: at a few hundred
+ * adoptions a second, a few calls a second, well inside EC2's CreateTags refill (10/s), for tags at most
+ * this much later.
+ */
+const KICK_DELAY_MS = 200;
 
 /** What one drain did. */
 export interface TagPass {
@@ -108,21 +112,24 @@ export class TaggingService implements OnApplicationBootstrap, BeforeApplication
 
   private start(): void {
     if (this.running || this.abort.signal.aborted) return;
-    this.running = inBackground(async () => {
-      do {
-        this.again = false;
-        await this.drain().catch((err: unknown) => {
+    this.again = false;
+    this.running = inBackground(() =>
+      this.drain().then(
+        () => undefined,
+        (err: unknown) => {
           // The claim itself failed (the database is down): the sweep tries again.
           if (!this.abort.signal.aborted) this.log.warn({ msg: 'claiming resources to tag failed', err });
-        });
-      } while (this.again && !this.abort.signal.aborted);
-    }).finally(() => {
+        },
+      ),
+    ).finally(() => {
       this.running = null;
+      // Commits made meanwhile: after the window again, so that they share a call.
+      if (this.again) this.kick();
     });
   }
 
   /**
-   * Claims due rows and tags them until none is due; returns what it did. Runs beside other replicas'
+   * Claims due rows and tags them, claim after claim while claims come back full; returns what it did. Runs beside other replicas'
    * drains (each claims its own rows). Exposed for tests and benchmarks; the service calls it itself.
    */
   async drain(): Promise<TagPass> {
@@ -144,6 +151,7 @@ export class TaggingService implements OnApplicationBootstrap, BeforeApplication
           }
         }),
       );
+      if (claims.length < CLAIM_LIMIT) return pass;
     }
   }
 
