@@ -140,5 +140,4 @@ export class InstanceAdoption {
       for (const waiters of ids.values()) for (const w of waiters) w.reject(err);
     }
   }
-
 }
