@@ -16,7 +16,7 @@ import { testLogs } from '../log-capture';
 
 const WT = 'tag-wt';
 /** Retries back off from a second and the sweep runs every five: a few rounds of that, not the default 15 s. */
-const SLOW = Number(process.env.SLOW ?? 90_000);
+const SLOW = 90_000;
 
 type Snapshot = { instanceId: string; state: string; tags: Record<string, string>; volumeIds: string[] };
 
