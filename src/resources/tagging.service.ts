@@ -57,6 +57,8 @@ export class TaggingService implements OnApplicationBootstrap, BeforeApplication
   private kicked?: NodeJS.Timeout;
   private running: Promise<void> | null = null;
   private again = false;
+  /** Whether the last claim failed: an outage is logged when it starts and when it ends, not every sweep. */
+  private claimsFailing = false;
 
   constructor(
     private readonly ec2: Ec2Gateway,
@@ -115,10 +117,15 @@ export class TaggingService implements OnApplicationBootstrap, BeforeApplication
     this.again = false;
     this.running = inBackground(() =>
       this.drain().then(
-        () => undefined,
+        () => {
+          if (this.claimsFailing) this.log.log({ msg: 'claiming resources to tag works again' });
+          this.claimsFailing = false;
+        },
         (err: unknown) => {
-          // The claim itself failed (the database is down): the sweep tries again.
-          if (!this.abort.signal.aborted) this.log.warn({ msg: 'claiming resources to tag failed', err });
+          // The database is down, most likely: the sweep tries again.
+          if (this.abort.signal.aborted || this.claimsFailing) return;
+          this.claimsFailing = true;
+          this.log.warn({ msg: 'claiming resources to tag failed; trying again every sweep', err });
         },
       ),
     ).finally(() => {
@@ -129,8 +136,9 @@ export class TaggingService implements OnApplicationBootstrap, BeforeApplication
   }
 
   /**
-   * Claims due rows and tags them, claim after claim while claims come back full; returns what it did. Runs beside other replicas'
-   * drains (each claims its own rows). Exposed for tests and benchmarks; the service calls it itself.
+   * Claims due rows and tags them, claim after claim while claims come back full; returns what it did.
+   * Runs beside other replicas' drains (each claims its own rows). Public for tests; the service calls it
+   * itself. Throws only when a claim fails (or on shutdown): a failed CreateTags is retried later.
    */
   async drain(): Promise<TagPass> {
     const pass: TagPass = { tagged: 0, gone: 0, retried: 0 };
