@@ -1,14 +1,15 @@
 import { DescribeInstancesCommand, EC2Client, Filter, paginateDescribeInstances } from '@aws-sdk/client-ec2';
-import { performance } from 'node:perf_hooks';
 import { startSandbox } from '../src/sandbox';
+import { mib, percentiles, timed } from './support/measure';
+import { BenchResult, Comparison, printResult } from './support/report';
 
 /**
- * Sandbox at fleet scale: seeds 100,000 instances into one region through the control API, then pages
- * DescribeInstances over them with the SDK paginator (MaxResults 1000), unfiltered and filtered.
- *   npx ts-node --transpile-only bench/sandbox-scale.ts [count]
+ * Sandbox at fleet scale: seeds 100,000 instances (quick: 10,000) into one region through the control
+ * API, then pages DescribeInstances over them with the SDK paginator (MaxResults 1000), unfiltered and
+ * filtered.
+ *   npm run bench -- sandbox-scale [--quick]
  */
 const REGION = 'us-east-1';
-const COUNT = Number(process.argv[2] ?? 100_000);
 
 interface PagingResult {
   label: string;
@@ -16,10 +17,6 @@ interface PagingResult {
   instances: number;
   totalMs: number;
   pageMs: number[];
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function page(client: EC2Client, label: string, filters?: Filter[]): Promise<PagingResult> {
@@ -36,7 +33,8 @@ async function page(client: EC2Client, label: string, filters?: Filter[]): Promi
   return { label, pages: pageMs.length, instances: seen.size, totalMs: performance.now() - start, pageMs };
 }
 
-async function main(): Promise<void> {
+export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
+  const count = quick ? 10_000 : 100_000;
   const sandbox = await startSandbox({ regions: [REGION] });
   const client = new EC2Client({
     region: REGION,
@@ -44,29 +42,29 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
   try {
-    const ours = Math.round(COUNT * 0.8);
-    const seedStart = performance.now();
-    for (const [count, keyName, tags] of [
-      [ours / 2, 'mgr:web:abc1234', { Owner: 'mgr' }],
-      [ours / 2, 'mgr:build:abc1234', {}],
-      [COUNT - ours, 'other-manager:db:0000000', {}],
-    ] as const) {
-      const res = await fetch(`${sandbox.endpoints.control}/instances`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ region: REGION, count, keyName, tags, ageSeconds: 3600 }),
-      });
-      if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
-    }
-    const seedMs = performance.now() - seedStart;
-    const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+    const ours = Math.round(count * 0.8);
+    const seeding = await timed(async () => {
+      for (const [n, keyName, tags] of [
+        [ours / 2, 'mgr:web:abc1234', { Owner: 'mgr' }],
+        [ours / 2, 'mgr:build:abc1234', {}],
+        [count - ours, 'other-manager:db:0000000', {}],
+      ] as const) {
+        const res = await fetch(`${sandbox.endpoints.control}/instances`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ region: REGION, count: n, keyName, tags, ageSeconds: 3600 }),
+        });
+        if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
+        await res.arrayBuffer();
+      }
+    });
+    const heapMiB = mib(process.memoryUsage().heapUsed);
 
     const one = sandbox.control.state({ region: REGION, limit: 1 }).regions[REGION].instances![0].instanceId as string;
-    const lookupStart = performance.now();
     const lookups = 200;
-    for (let i = 0; i < lookups; i++) await client.send(new DescribeInstancesCommand({ InstanceIds: [one] }));
-    const lookupMs = (performance.now() - lookupStart) / lookups;
+    const lookup = await timed(async () => {
+      for (let i = 0; i < lookups; i++) await client.send(new DescribeInstancesCommand({ InstanceIds: [one] }));
+    });
 
     const results = [
       await page(client, 'all instances'),
@@ -77,28 +75,34 @@ async function main(): Promise<void> {
         { Name: 'instance-state-name', Values: ['running'] },
       ]),
     ];
-
-    console.log(`node ${process.version}, ${COUNT.toLocaleString('en')} instances in ${REGION}`);
-    console.log(
-      `seed via POST /_sandbox/instances: ${seedMs.toFixed(0)} ms (${((COUNT / seedMs) * 1000).toFixed(0)} instances/s), heap ${heapMb.toFixed(0)} MiB`,
-    );
-    console.log(`DescribeInstances by id (${lookups} calls): ${lookupMs.toFixed(2)} ms/call`);
-    console.log('paginateDescribeInstances, MaxResults 1000:');
-    for (const r of results) {
-      const sorted = [...r.pageMs].sort((a, b) => a - b);
-      console.log(
-        `  ${r.label.padEnd(32)} ${String(r.instances).padStart(7)} instances, ${String(r.pages).padStart(3)} pages, ` +
-          `${r.totalMs.toFixed(0).padStart(6)} ms total, per page p50 ${percentile(sorted, 50).toFixed(1)} / ` +
-          `p95 ${percentile(sorted, 95).toFixed(1)} / max ${sorted[sorted.length - 1].toFixed(1)} ms`,
-      );
-    }
+    const comparisons: Comparison[] = [
+      {
+        what: `seed ${count.toLocaleString('en-US')} instances via POST /_sandbox/instances`,
+        value: seeding.ms / 1000,
+        unit: 's',
+        note: `heap after seeding ${Math.round(heapMiB)} MiB`,
+      },
+      { what: 'DescribeInstances by one instance id', value: lookup.ms / lookups, unit: 'ms per call' },
+      ...results.map((r): Comparison => {
+        const [p50, p95] = percentiles(r.pageMs, [50, 95]);
+        return {
+          what: `page ${r.label}: ${r.instances.toLocaleString('en-US')} in ${r.pages} pages`,
+          value: r.totalMs / 1000,
+          unit: 's',
+          note: `per page p50 ${p50.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms`,
+        };
+      }),
+    ];
+    return { section: 'sandbox-scale', comparisons, notes: [`node ${process.version}, one region`] };
   } finally {
     client.destroy();
     await sandbox.stop();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -239,6 +239,9 @@ export class AppConfig {
   get sqsBatchSize(): number {
     return this.env.SQS_BATCH_SIZE;
   }
+  get sqsConsumersPerQueue(): number {
+    return this.env.SQS_CONSUMERS_PER_QUEUE;
+  }
   get eventListenerEnabled(): boolean {
     return this.env.EVENT_LISTENER_ENABLED;
   }

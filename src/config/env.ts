@@ -138,6 +138,8 @@ export class Env {
   /** Long polling: how long one receive waits for messages (also bounds how long shutdown waits). */
   @Type(() => Number) @IsInt() @Min(0) @Max(20) SQS_WAIT_TIME_SECONDS = 20;
   @Type(() => Number) @IsInt() @Min(1) @Max(10) SQS_BATCH_SIZE = 10;
+  /** Receives in flight at once per region's events queue (each its own consumer). */
+  @Type(() => Number) @IsInt() @Min(1) @Max(32) SQS_CONSUMERS_PER_QUEUE = 2;
   @Transform(toBoolean) @IsBoolean() EVENT_LISTENER_ENABLED = true;
   /** Run the setup command at start; default: yes in sandbox mode, no in aws mode. */
   @IsOptional() @Transform(toBoolean) @IsBoolean() SETUP_ON_START?: boolean;

@@ -22,8 +22,17 @@ export class ConsumerDrain implements OnApplicationBootstrap, BeforeApplicationS
 
   onApplicationBootstrap(): void {
     for (const { instance } of this.sqs.consumers.values()) {
+      // Busy from the moment its receive answers: until `message_received`, an abort would still reach
+      // the deletes of the messages it is about to handle (several consumers per queue make that likely).
+      const consumer = instance as unknown as { postReceiveMessageCallback?: () => Promise<void> };
+      const answered = consumer.postReceiveMessageCallback;
+      consumer.postReceiveMessageCallback = async () => {
+        this.busy.add(instance);
+        await answered?.();
+      };
       instance.on('message_received', () => this.busy.add(instance));
       instance.on('response_processed', () => this.busy.delete(instance));
+      instance.on('empty', () => this.busy.delete(instance));
     }
   }
 

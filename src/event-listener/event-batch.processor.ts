@@ -6,14 +6,18 @@ import { awsErrorFields } from '../aws/aws-error';
 import { AppConfig } from '../config/app-config';
 import { reportError } from '../logging/report';
 import { DatabaseStatusService } from '../state/database-status.service';
-import { EventCounters, EventKind } from './event-counters.service';
-import { Ec2Event, instanceIdOf, parseEnvelope } from './event-envelope';
+import { isDatabaseUnavailable } from '../state/database-errors';
+import { EventCounters, EventKind, HandledOutcome } from './event-counters.service';
+import { Ec2Event, instanceIdOf, NoticeEvent, parseEnvelope, StateChangeEvent } from './event-envelope';
 import { EventHandlerService, InstanceNotYetKnownError } from './event-handler.service';
 
 function receiveCount(message: Message): number | undefined {
   const n = Number(message.Attributes?.ApproximateReceiveCount);
   return Number.isFinite(n) ? n : undefined;
 }
+
+type Result = 'ack' | 'lag' | 'failed' | 'poison';
+type Entry<E extends Ec2Event> = { message: Message; event: E };
 
 function eventKind(event: Ec2Event): EventKind {
   return event.kind === 'state-change' ? 'state-change' : event.notice;
@@ -39,11 +43,6 @@ export class EventBatchProcessor {
 
   private readonly queueUrls = new Map<string, Promise<string>>();
 
-  /**
-   * Events for different instances are handled in parallel; events for one instance one after the
-   * other in receive order, so that two of them never race (the event lock would serialise them
-   * anyway, but not the EC2 lookups between).
-   */
   async handleBatch(region: string, messages: Message[]): Promise<Message[]> {
     const acked: Message[] = [];
     const retry: Message[] = [];
@@ -75,29 +74,81 @@ export class EventBatchProcessor {
     return acked;
   }
 
+  /**
+   * A batch's state-change events are applied together (`EventHandlerService.stateChanges`: one
+   * transaction, per-instance order kept); notices one by one after them, those of different instances
+   * in parallel. Should the batch's transaction fail, its events are handled one by one (events of one
+   * instance in receive order), so that one event's failure costs no other event; a database that
+   * cannot be reached fails them all at once instead.
+   */
   private async handleEach(
     region: string,
     messages: Message[],
-    done: (message: Message, result: 'ack' | 'lag' | 'failed' | 'poison', event?: Ec2Event) => void,
+    done: (message: Message, result: Result, event?: Ec2Event) => void,
   ): Promise<void> {
-    const groups = new Map<string, { message: Message; event: Ec2Event }[]>();
+    const changes: Entry<StateChangeEvent>[] = [];
+    const notices = new Map<string, Entry<NoticeEvent>[]>();
     for (const message of messages) {
       const parsed = parseEnvelope(message.Body, region);
       if (!parsed.ok) {
         this.reject(region, message, parsed.reason, parsed.message);
         done(message, 'poison');
-        continue;
+      } else if (parsed.event.kind === 'state-change') {
+        changes.push({ message, event: parsed.event });
+      } else {
+        const key = parsed.event.instanceIds.join(',');
+        notices.set(key, [...(notices.get(key) ?? []), { message, event: parsed.event }]);
       }
-      const key = parsed.event.kind === 'state-change' ? parsed.event.instanceId : parsed.event.instanceIds.join(',');
-      const group = groups.get(key) ?? [];
-      group.push({ message, event: parsed.event });
-      groups.set(key, group);
     }
-    await Promise.all(
-      [...groups.values()].map(async (group) => {
-        for (const { message, event } of group) done(message, await this.handleOne(region, message, event), event);
-      }),
-    );
+    if (changes.length > 0) await this.handleStateChanges(region, changes, done);
+    await Promise.all([...notices.values()].map((group) => this.inOrder(region, group, done)));
+  }
+
+  private async handleStateChanges(
+    region: string,
+    entries: Entry<StateChangeEvent>[],
+    done: (message: Message, result: Result, event?: Ec2Event) => void,
+  ): Promise<void> {
+    let results: PromiseSettledResult<HandledOutcome>[];
+    try {
+      results = await this.handler.stateChanges(
+        region,
+        entries.map((e) => e.event),
+      );
+    } catch (err) {
+      if (entries.length === 1 || isDatabaseUnavailable(err)) {
+        results = entries.map(() => ({ status: 'rejected', reason: err }));
+      } else {
+        this.log.warn({
+          msg: 'applying a batch of events failed; applying them one by one',
+          region,
+          events: entries.length,
+          ...awsErrorFields(err),
+        });
+        const byInstance = new Map<string, Entry<StateChangeEvent>[]>();
+        for (const entry of entries) {
+          byInstance.set(entry.event.instanceId, [...(byInstance.get(entry.event.instanceId) ?? []), entry]);
+        }
+        await Promise.all([...byInstance.values()].map((group) => this.inOrder(region, group, done)));
+        return;
+      }
+    }
+    entries.forEach(({ message, event }, i) => done(message, this.settle(region, message, event, results[i]), event));
+  }
+
+  /** Events one by one, in order, each in its own transaction. */
+  private async inOrder(
+    region: string,
+    group: Entry<Ec2Event>[],
+    done: (message: Message, result: Result, event?: Ec2Event) => void,
+  ): Promise<void> {
+    for (const { message, event } of group) {
+      const result = await this.handler.handle(event).then(
+        (value) => ({ status: 'fulfilled' as const, value }),
+        (reason: unknown) => ({ status: 'rejected' as const, reason }),
+      );
+      done(message, this.settle(region, message, event, result), event);
+    }
   }
 
   /**
@@ -131,30 +182,34 @@ export class EventBatchProcessor {
     }
   }
 
-  /** `ack`: the message may be deleted; otherwise it stays for redelivery. */
-  private async handleOne(region: string, message: Message, event: Ec2Event): Promise<'ack' | 'lag' | 'failed'> {
+  /** Counts and reports what handling an event did. `ack`: the message may be deleted; otherwise it stays. */
+  private settle(
+    region: string,
+    message: Message,
+    event: Ec2Event,
+    result: PromiseSettledResult<HandledOutcome>,
+  ): 'ack' | 'lag' | 'failed' {
     const kind = eventKind(event);
-    try {
-      const outcome = await this.handler.handle(event);
-      this.counters.countHandled(kind, outcome);
+    if (result.status === 'fulfilled') {
+      this.counters.countHandled(kind, result.value);
       return 'ack';
-    } catch (err) {
-      const ids = { region, messageId: message.MessageId, eventId: event.eventId, receiveCount: receiveCount(message) };
-      if (err instanceof InstanceNotYetKnownError) {
-        this.counters.countHandled(kind, 'lag');
-        this.log.warn({
-          msg: 'instance not yet known to EC2; event left for redelivery',
-          ...ids,
-          instanceId: err.instanceId,
-        });
-        return 'lag';
-      }
-      this.counters.countHandled(kind, 'failed');
-      this.database.noteFailure(err);
-      this.log.error({ msg: 'handling an event failed; left for redelivery', ...ids, kind, ...awsErrorFields(err) });
-      reportError(err, { tags: { region, kind, stage: 'event' }, extra: { ...ids, body: message.Body } });
-      return 'failed';
     }
+    const err: unknown = result.reason;
+    const ids = { region, messageId: message.MessageId, eventId: event.eventId, receiveCount: receiveCount(message) };
+    if (err instanceof InstanceNotYetKnownError) {
+      this.counters.countHandled(kind, 'lag');
+      this.log.warn({
+        msg: 'instance not yet known to EC2; event left for redelivery',
+        ...ids,
+        instanceId: err.instanceId,
+      });
+      return 'lag';
+    }
+    this.counters.countHandled(kind, 'failed');
+    this.database.noteFailure(err);
+    this.log.error({ msg: 'handling an event failed; left for redelivery', ...ids, kind, ...awsErrorFields(err) });
+    reportError(err, { tags: { region, kind, stage: 'event' }, extra: { ...ids, body: message.Body } });
+    return 'failed';
   }
 
   /** Poison: acknowledged so it never blocks the queue or loops, but logged, counted and reported. */

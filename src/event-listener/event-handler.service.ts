@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
 import type { EntityManager } from 'typeorm';
-import { InstanceAdoption } from '../resources/instance-adoption.service';
+import { AdoptionOutcome, InstanceAdoption } from '../resources/instance-adoption.service';
 import { isLiveInstanceState } from '../state/entities';
 import { EventLogRepository } from '../state/event-log.repository';
-import { InstanceRepository } from '../state/instance.repository';
+import { InstanceRepository, isNewerEvent } from '../state/instance.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
 import { Tx } from '../state/tx.service';
 import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
@@ -47,33 +47,105 @@ export class EventHandlerService {
   ) {}
 
   async handle(event: Ec2Event): Promise<HandledOutcome> {
-    return event.kind === 'state-change' ? this.stateChange(event) : this.notice(event);
+    if (event.kind !== 'state-change') return this.notice(event);
+    const [result] = await this.stateChanges(event.region, [event]);
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
   }
 
-  private async stateChange(event: StateChangeEvent): Promise<HandledOutcome> {
-    const { region, instanceId: id, state, time } = event;
-    const first = await this.tx.run(async (m) => {
-      await this.instances.lockForEvents(region, id, m);
-      const outcome = await this.applyStateChange(event, m);
-      // Logged in the same transaction as its effect (one commit, not two), behind a savepoint.
-      const { error } = await this.eventLog.logGuarded({ id, region, state, generated: time }, m);
-      if (error !== undefined) this.eventLogFailed(event, error);
-      return outcome;
+  /**
+   * Applies state-change events of one region, in the order given for each instance (SPEC §4), in one
+   * transaction: the instances' event locks in sorted order, the events decided by the state layer's
+   * rule, the event log in one statement. Instances that are not in state are adopted after that
+   * commit, together. Thrown: the transaction failed and nothing of it took effect. Otherwise each
+   * event's outcome, or the error that leaves it for redelivery (an instance EC2 does not know yet, a
+   * failed lookup), in order.
+   */
+  async stateChanges(
+    region: string,
+    events: readonly StateChangeEvent[],
+  ): Promise<PromiseSettledResult<HandledOutcome>[]> {
+    const { applied, logErrors } = await this.tx.run(async (m) => {
+      await this.instances.lockForEvents(
+        region,
+        events.map((e) => e.instanceId),
+        m,
+      );
+      const outcomes = await this.instances.applyEvents(
+        region,
+        events.map((e) => ({ id: e.instanceId, state: e.state, time: e.time })),
+        m,
+      );
+      // Not in state and leaving: nothing to keep, and removing is idempotent (its notices go with it).
+      const leaving = events.filter((e, i) => outcomes[i] === 'absent' && !isLiveInstanceState(e.state));
+      await this.instances.removeMany(region, [...new Set(leaving.map((e) => e.instanceId))], m);
+      // Logged in the same transaction as their effect (one commit, not two), behind a savepoint.
+      const errors = await this.eventLog.logManyGuarded(
+        events.map((e) => ({ id: e.instanceId, region, state: e.state, generated: e.time })),
+        m,
+      );
+      return { applied: outcomes, logErrors: errors };
     });
-    if (first !== 'lookup') return first;
-    // A late `pending`/`running` for an instance already seen leaving: don't ask EC2, don't bring it back.
-    if (await this.eventLog.hasLeftSince(region, id, time)) return 'stale';
-    return this.adopt(region, id, time, 'state change');
+    for (const [i, err] of logErrors) this.eventLogFailed(events[i], err);
+    const results: PromiseSettledResult<HandledOutcome>[] = applied.map((outcome) => ({
+      status: 'fulfilled',
+      value: outcome !== 'absent' ? outcome : 'removed',
+    }));
+    const lookups = events.flatMap((e, i) => (applied[i] === 'absent' && isLiveInstanceState(e.state) ? [i] : []));
+    if (lookups.length > 0) await this.lookUp(region, events, lookups, results);
+    return results;
   }
 
-  private async applyStateChange(event: StateChangeEvent, m: EntityManager): Promise<HandledOutcome | 'lookup'> {
-    const { region, instanceId: id, state, time } = event;
-    const applied = await this.instances.applyEvent(region, id, state, time, m);
-    if (applied !== 'absent') return applied;
-    if (isLiveInstanceState(state)) return 'lookup';
-    // Not in state and leaving: nothing to keep, and removing is idempotent (its notices go with it).
-    await this.instances.remove(region, id, m);
-    return 'removed';
+  /**
+   * The live events of instances not in state: each instance is looked up once, for its newest such
+   * event, unless it was logged leaving since; the older ones share its result.
+   */
+  private async lookUp(
+    region: string,
+    events: readonly StateChangeEvent[],
+    lookups: number[],
+    results: PromiseSettledResult<HandledOutcome>[],
+  ): Promise<void> {
+    const newest = new Map<string, StateChangeEvent>();
+    for (const i of lookups) {
+      const known = newest.get(events[i].instanceId);
+      if (!known || isNewerEvent(events[i], known)) newest.set(events[i].instanceId, events[i]);
+    }
+    const candidates = [...newest.values()];
+    // A late `pending`/`running` for an instance already seen leaving: don't ask EC2, don't bring it back.
+    const left = await this.eventLog.leftSince(
+      region,
+      candidates.map((e) => ({ id: e.instanceId, since: e.time })),
+    );
+    const adopt = candidates.filter((e) => !left.has(e.instanceId));
+    const adopted = await this.adoption.adoptMany(
+      region,
+      adopt.map((e) => ({ id: e.instanceId, since: e.time, lastEvent: e.time })),
+      { why: 'state change' },
+    );
+    const byId = new Map<string, PromiseSettledResult<HandledOutcome>>();
+    for (const id of left) byId.set(id, { status: 'fulfilled', value: 'stale' });
+    adopt.forEach((e, k) => byId.set(e.instanceId, this.adopted(region, e.instanceId, adopted[k])));
+    for (const i of lookups) {
+      const result = byId.get(events[i].instanceId)!;
+      const superseded = events[i] !== newest.get(events[i].instanceId);
+      // Added once, by the newest: against its row, each older one is out of order (as when it comes second).
+      results[i] =
+        superseded && result.status === 'fulfilled' && result.value === 'added'
+          ? { status: 'fulfilled', value: 'out-of-order' }
+          : result;
+    }
+  }
+
+  /** EC2 not knowing an instance yet fails its message, to be redelivered. */
+  private adopted(
+    region: string,
+    id: string,
+    result: PromiseSettledResult<AdoptionOutcome>,
+  ): PromiseSettledResult<HandledOutcome> {
+    if (result.status === 'rejected') return result;
+    if (result.value === 'unknown') return { status: 'rejected', reason: new InstanceNotYetKnownError(region, id) };
+    return { status: 'fulfilled', value: result.value };
   }
 
   private async notice(event: NoticeEvent): Promise<HandledOutcome> {

@@ -14,7 +14,7 @@ import { EventBatchProcessor } from './event-batch.processor';
 import { EventCounters } from './event-counters.service';
 import { EventHandlerService } from './event-handler.service';
 import { QueueHealth } from './queue-health.service';
-import { regionConsumer } from './region-consumer.handler';
+import { regionConsumers } from './region-consumer.handler';
 import { ReceiveGates } from './receive-gates.service';
 import { ReceiveGatesModule } from './receive-gates.module';
 import { sqsConsumersOptions } from './sqs-consumers.options';
@@ -48,7 +48,7 @@ export class EventListenerModule {
       ],
       providers: [
         ...base.providers,
-        ...config.regions.map(regionConsumer),
+        ...config.regions.flatMap((region) => regionConsumers(region, config.sqsConsumersPerQueue)),
         ConsumerDrain,
         QueueHealth,
         { provide: QUEUE_READINESS, useExisting: QueueHealth },

@@ -12,7 +12,13 @@ export class QueueHealth {
 
   /** One line per queue that does not answer; empty when all do. */
   async problems(): Promise<string[]> {
-    const names = [...this.sqs.consumers.keys()];
+    // A queue with several consumers (SQS_CONSUMERS_PER_QUEUE) is asked once, through its first.
+    const byUrl = new Map<string, string>();
+    for (const [name, { instance }] of this.sqs.consumers) {
+      const url = (instance as unknown as { queueUrl: string }).queueUrl;
+      if (!byUrl.has(url)) byUrl.set(url, name);
+    }
+    const names = [...byUrl.values()];
     const results = await Promise.all(
       names.map(async (name) => {
         try {

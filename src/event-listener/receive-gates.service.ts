@@ -8,18 +8,22 @@ export const RECEIVE_BACKOFF_MS = { first: 1000, max: 60000 } as const;
 
 interface QueueState {
   region: string;
-  /** SQS errors since the queue last answered; 0 while it answers. */
+  /** SQS errors since the queue last answered, from all its consumers; 0 while it answers. */
   failures: number;
   failingSince: number;
-  /** Resolves the back-off wait early (shutdown). */
-  wake?: () => void;
+  /** Per consumer: its SQS errors in a row, which size its back-off. */
+  backoff: Map<string, number>;
+  /** Resolve the back-off waits early (shutdown, or the queue answering another consumer). */
+  wakes: Set<() => void>;
 }
 
 /**
  * What each consumer does before and after a receive (SPEC §4). Before: wait while the database is
  * down, so no delivery is charged against `maxReceiveCount` for our own outage, and back off while the
  * queue fails. After a receive that worked: note the recovery. Errors of a queue are logged and
- * reported once when it starts failing and once when it recovers, with the count in between.
+ * reported once when it starts failing and once when it recovers, with the count in between, however
+ * many consumers it has (`SQS_CONSUMERS_PER_QUEUE`): each backs off on its own errors, and the first
+ * to get an answer wakes the others.
  */
 @Injectable()
 export class ReceiveGates {
@@ -31,25 +35,28 @@ export class ReceiveGates {
 
   constructor(private readonly database: DatabaseStatusService) {}
 
-  async beforeReceive(queue: string): Promise<void> {
+  async beforeReceive(queue: string, consumer: string): Promise<void> {
     const state = this.queues.get(queue);
-    if (state && state.failures > 0 && !this.stopping) {
-      const ms = Math.min(RECEIVE_BACKOFF_MS.max, RECEIVE_BACKOFF_MS.first * 2 ** (state.failures - 1));
+    const failures = state?.backoff.get(consumer) ?? 0;
+    if (state && failures > 0 && !this.stopping) {
+      const ms = Math.min(RECEIVE_BACKOFF_MS.max, RECEIVE_BACKOFF_MS.first * 2 ** (failures - 1));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        state.wake = () => {
+        const wake = () => {
           clearTimeout(timer);
+          state.wakes.delete(wake);
           resolve();
         };
+        const timer = setTimeout(wake, ms);
+        state.wakes.add(wake);
       });
-      state.wake = undefined;
     }
     await Promise.race([this.database.whenAvailable(), this.shutdown]);
   }
 
   /** A receive answered: the queue works (again). */
-  afterReceive(queue: string): void {
+  afterReceive(queue: string, consumer: string): void {
     const state = this.queues.get(queue);
+    state?.backoff.delete(consumer);
     if (!state || state.failures === 0) return;
     const fields = {
       region: state.region,
@@ -58,6 +65,7 @@ export class ReceiveGates {
       failingMs: Date.now() - state.failingSince,
     };
     state.failures = 0;
+    for (const wake of [...state.wakes]) wake();
     this.log.log({ msg: 'queue answers again', ...fields });
     reportMessage(`ec2-manager: queue ${queue} answers again`, {
       level: 'info',
@@ -67,14 +75,21 @@ export class ReceiveGates {
     });
   }
 
-  /** An SQS call of the consumer failed (receive, delete, visibility change). */
-  sqsFailed(region: string, queue: string, err: unknown): void {
+  /** An SQS call of a consumer failed (receive, delete, visibility change). */
+  sqsFailed(region: string, queue: string, consumer: string, err: unknown): void {
     if (this.stopping) {
-      this.log.debug({ msg: 'queue consumer stopped', region, queue, err });
+      this.log.debug({ msg: 'queue consumer stopped', region, queue, consumer, err });
       return;
     }
-    const state = this.queues.get(queue) ?? { region, failures: 0, failingSince: 0 };
+    const state = this.queues.get(queue) ?? {
+      region,
+      failures: 0,
+      failingSince: 0,
+      backoff: new Map(),
+      wakes: new Set(),
+    };
     this.queues.set(queue, state);
+    state.backoff.set(consumer, (state.backoff.get(consumer) ?? 0) + 1);
     if (state.failures++ > 0) return;
     state.failingSince = Date.now();
     this.log.error({ msg: 'queue failing; receives back off until it answers', region, queue, ...awsErrorFields(err) });
@@ -91,6 +106,6 @@ export class ReceiveGates {
   shuttingDown(): void {
     this.stopping = true;
     this.stopped();
-    for (const state of this.queues.values()) state.wake?.();
+    for (const state of this.queues.values()) for (const wake of [...state.wakes]) wake();
   }
 }

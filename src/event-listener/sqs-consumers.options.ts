@@ -4,11 +4,12 @@ import { AwsClients } from '../aws/aws-clients.service';
 import { AppConfig } from '../config/app-config';
 import { SetupService } from '../setup/setup.service';
 import { DatabaseStatusService } from '../state/database-status.service';
-import { deadLetterConsumerName, eventsConsumerName } from './region-consumer.handler';
+import { deadLetterConsumerName, eventsConsumerName, eventsQueueName } from './region-consumer.handler';
 import { ReceiveGates } from './receive-gates.service';
 
 /**
- * The consumers of every region's queue and dead-letter queue (SqsModule's options). Resolved once
+ * The consumers of every region's queue (`SQS_CONSUMERS_PER_QUEUE` of them) and dead-letter queue (one)
+ * (SqsModule's options). Resolved once
  * migrations have run (injecting the database waits for them) and, where configured (sandbox mode by
  * default), once setup has created the queues and rules.
  */
@@ -26,7 +27,7 @@ export async function sqsConsumersOptions(
     log.log({ msg: 'setup done', created: report.created.length, updated: report.updated.length });
   }
   const queues = await setup.queues();
-  const consumer = (name: string, region: string, queueUrl: string): SqsConsumerOptions => ({
+  const consumer = (name: string, queue: string, region: string, queueUrl: string): SqsConsumerOptions => ({
     name,
     queueUrl,
     sqs: aws.sqs(region),
@@ -36,13 +37,15 @@ export async function sqsConsumersOptions(
     messageSystemAttributeNames: ['ApproximateReceiveCount'],
     terminateVisibilityTimeout: false,
     // SPEC §4: no receive while the database is down; back-off while the queue fails.
-    preReceiveMessageCallback: () => gates.beforeReceive(name),
-    postReceiveMessageCallback: () => Promise.resolve(gates.afterReceive(name)),
+    preReceiveMessageCallback: () => gates.beforeReceive(queue, name),
+    postReceiveMessageCallback: () => Promise.resolve(gates.afterReceive(queue, name)),
   });
   return {
     consumers: queues.flatMap((q) => [
-      consumer(eventsConsumerName(q.region), q.region, q.queueUrl),
-      consumer(deadLetterConsumerName(q.region), q.region, q.deadLetterQueueUrl),
+      ...Array.from({ length: cfg.sqsConsumersPerQueue }, (_, i) =>
+        consumer(eventsConsumerName(q.region, i), eventsQueueName(q.region), q.region, q.queueUrl),
+      ),
+      consumer(deadLetterConsumerName(q.region), deadLetterConsumerName(q.region), q.region, q.deadLetterQueueUrl),
     ]),
     logger: log,
   };

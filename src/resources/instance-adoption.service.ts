@@ -1,17 +1,23 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { OurInstance } from '../ec2/ec2-rows';
+import { BATCH } from '../ec2/batches';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
 import { EventLogRepository } from '../state/event-log.repository';
-import { InstanceRepository } from '../state/instance.repository';
+import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { Tx } from '../state/tx.service';
 import { UsageRepository } from '../state/usage.repository';
 import { TaggingService } from './tagging.service';
 
 /** How long a lookup waits for others to share its DescribeInstances call. */
 const WINDOW_MS = 10;
-/** Ids per shared call (the gateway's batch for an `instance-id` filter). */
-const MAX_IDS = 200;
+/**
+ * Ids per shared call: one call's worth. The gateway asks by `instance-id` filter (an id EC2 does not
+ * know yet is left out, where `InstanceIds` would refuse the whole call), and EC2 takes at most 200
+ * filter values a call (FilterLimitExceeded); a fuller window would only queue a second call behind
+ * the first, where flushing at 200 lets the next window's call run beside it.
+ */
+const MAX_IDS = BATCH.filterValues;
 
 /**
  * What adopting an instance did: `added` to state; `foreign` (not ours); `gone` (ours, no longer live);
@@ -20,16 +26,30 @@ const MAX_IDS = 200;
  */
 export type AdoptionOutcome = 'added' | 'foreign' | 'gone' | 'stale' | 'unknown';
 
-export interface AdoptOptions {
+export interface AdoptOptions extends Omit<Adoptee, 'id'> {
   /** Why, for the log line (`state change`, `spot request fulfilled`, ...). */
   why: string;
+  signal?: AbortSignal;
+}
+
+/** One instance to adopt, and what is known of it. */
+export interface Adoptee {
+  id: string;
   /** An exit logged at or after this time means it must not come back; default its launch time. */
   since?: Date;
   /** The row's `last_event`: how new what we know of it is; default its launch time. */
   lastEvent?: Date;
   /** Runs inside the adoption's transaction (e.g. recording the notice that brought us here). */
   after?: (m: EntityManager) => Promise<unknown>;
-  signal?: AbortSignal;
+}
+
+/** An instance EC2 showed live and ours, about to be written. */
+interface Found {
+  index: number;
+  instance: OurInstance;
+  row: NewInstance;
+  since: Date;
+  after?: (m: EntityManager) => Promise<unknown>;
 }
 
 type Waiter = { resolve(found: OurInstance | 'foreign' | undefined): void; reject(err: unknown): void };
@@ -61,41 +81,109 @@ export class InstanceAdoption {
   ) {}
 
   async adopt(region: string, id: string, opts: AdoptOptions): Promise<AdoptionOutcome> {
-    const found = await this.lookup(region, id);
-    if (found === undefined) return 'unknown';
-    if (found === 'foreign') return 'foreign';
-    if (!found.row) {
-      this.log.debug({
-        msg: 'instance to adopt is no longer live',
-        region,
-        instanceId: id,
-        state: found.state,
-        why: opts.why,
-      });
-      return 'gone';
-    }
-    const since = opts.since ?? found.launched;
-    const row = { ...found.row, lastEvent: opts.lastEvent ?? found.row.lastEvent };
-    return this.tx.run(async (m) => {
-      await this.instances.lockForEvents(region, id, m);
-      if (await this.eventLog.hasLeftSince(region, id, since, m)) return 'stale';
-      opts.signal?.throwIfAborted();
-      await this.instances.upsert(row, m);
-      // Adopting an instance is a use of its image (SPEC §3).
-      await this.usage.recordAmiUsage(region, [row.imageId], new Date(), m);
-      await this.tagging.recordUntagged(found, m);
-      if (opts.after) await opts.after(m);
+    const { why, signal, ...adoptee } = opts;
+    const [result] = await this.adoptMany(region, [{ id, ...adoptee }], { why, signal });
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  }
+
+  /**
+   * `adopt` for several instances of one region (distinct ids): their lookups share DescribeInstances
+   * calls, and what EC2 shows live and ours is written in one transaction, each instance still under
+   * its event lock and unless an exit of it was logged since. Should that transaction fail, each
+   * instance is tried in its own, so that one cannot cost the others. The results come back in order.
+   */
+  async adoptMany(
+    region: string,
+    adoptees: readonly Adoptee[],
+    opts: { why: string; signal?: AbortSignal },
+  ): Promise<PromiseSettledResult<AdoptionOutcome>[]> {
+    const lookups = await Promise.allSettled(adoptees.map((a) => this.lookup(region, a.id)));
+    const results: PromiseSettledResult<AdoptionOutcome>[] = [];
+    const done = (value: AdoptionOutcome) => ({ status: 'fulfilled' as const, value });
+    const live: Found[] = [];
+    lookups.forEach((lookup, index) => {
+      if (lookup.status === 'rejected') results[index] = lookup;
+      else if (lookup.value === undefined) results[index] = done('unknown');
+      else if (lookup.value === 'foreign') results[index] = done('foreign');
+      else if (!lookup.value.row) {
+        this.log.debug({
+          msg: 'instance to adopt is no longer live',
+          region,
+          instanceId: adoptees[index].id,
+          state: lookup.value.state,
+          why: opts.why,
+        });
+        results[index] = done('gone');
+      } else {
+        const { since, lastEvent, after } = adoptees[index];
+        const instance = lookup.value;
+        const row = { ...instance.row!, lastEvent: lastEvent ?? instance.row!.lastEvent };
+        live.push({ index, instance, row, since: since ?? instance.launched, after });
+      }
+    });
+    const write = async (batch: Found[]): Promise<void> => {
+      try {
+        const outcomes = await this.tx.run((m) => this.insert(region, batch, opts, m));
+        batch.forEach((found, i) => (results[found.index] = done(outcomes[i])));
+      } catch (err) {
+        if (batch.length === 1 || opts.signal?.aborted) {
+          for (const found of batch) results[found.index] = { status: 'rejected', reason: err };
+        } else {
+          for (const found of batch) await write([found]);
+        }
+      }
+    };
+    if (live.length > 0) await write(live);
+    return results;
+  }
+
+  private async insert(
+    region: string,
+    batch: Found[],
+    opts: { why: string; signal?: AbortSignal },
+    m: EntityManager,
+  ): Promise<AdoptionOutcome[]> {
+    await this.instances.lockForEvents(
+      region,
+      batch.map((f) => f.row.id),
+      m,
+    );
+    const stale = await this.eventLog.leftSince(
+      region,
+      batch.map((f) => ({ id: f.row.id, since: f.since })),
+      m,
+    );
+    opts.signal?.throwIfAborted();
+    const fresh = batch.filter((f) => !stale.has(f.row.id));
+    await this.instances.upsertMany(
+      fresh.map((f) => f.row),
+      m,
+    );
+    // Adopting an instance is a use of its image (SPEC §3).
+    await this.usage.recordAmiUsage(
+      region,
+      fresh.map((f) => f.row.imageId),
+      new Date(),
+      m,
+    );
+    await this.tagging.recordUntagged(
+      fresh.map((f) => f.instance),
+      m,
+    );
+    for (const { row, after } of fresh) {
+      if (after) await after(m);
       this.log.log({
         msg: 'instance adopted',
         region,
-        instanceId: id,
+        instanceId: row.id,
         workerType: row.workerType,
         state: row.state,
         spotRequestId: row.spotRequestId,
         why: opts.why,
       });
-      return 'added';
-    });
+    }
+    return batch.map((f) => (stale.has(f.row.id) ? 'stale' : 'added'));
   }
 
   /** EC2's view of one instance: ours, `foreign`, or undefined when EC2 does not know it (yet). */

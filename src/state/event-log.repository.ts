@@ -36,16 +36,59 @@ export class EventLogRepository {
   }
 
   /**
+   * `logGuarded` for a batch's events in one statement. When that fails, each entry is tried alone, so
+   * that one bad entry costs only its own line: the errors come back by entry index.
+   */
+  async logManyGuarded(entries: readonly NewLogEntry[], tx: EntityManager): Promise<Map<number, unknown>> {
+    const errors = new Map<number, unknown>();
+    if (entries.length === 0) return errors;
+    await tx.query(`SAVEPOINT event_log`);
+    try {
+      await tx.query(
+        `INSERT INTO cloudwatch_log (id, region, state, generated, received)
+         SELECT id, region, state, generated, clock_timestamp()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS e(id, region, state, generated)
+         ON CONFLICT DO NOTHING`,
+        [
+          entries.map((e) => e.id),
+          entries.map((e) => e.region),
+          entries.map((e) => e.state),
+          entries.map((e) => e.generated),
+        ],
+      );
+      await tx.query(`RELEASE SAVEPOINT event_log`);
+    } catch {
+      await tx.query(`ROLLBACK TO SAVEPOINT event_log`);
+      for (const [i, entry] of entries.entries()) {
+        const { error } = await this.logGuarded(entry, tx);
+        if (error !== undefined) errors.set(i, error);
+      }
+    }
+    return errors;
+  }
+
+  /**
    * Whether the instance was logged leaving the live states (`shutting-down`, `terminated`, ...) at or
    * after `since`: a later `pending`/`running` event for it is stale and must not bring it back.
    */
   async hasLeftSince(region: string, id: string, since: Date, tx?: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await (tx ?? this.db.manager).query(
-      `SELECT 1 FROM cloudwatch_log WHERE region = $1 AND id = $2 AND generated >= $3
-         AND state NOT IN ('pending', 'running') LIMIT 1`,
-      [region, id, since],
+    return (await this.leftSince(region, [{ id, since }], tx)).has(id);
+  }
+
+  /** `hasLeftSince` for many instances of one region in one statement: the ids that have. */
+  async leftSince(
+    region: string,
+    instances: readonly { id: string; since: Date }[],
+    tx: EntityManager = this.db.manager,
+  ): Promise<Set<string>> {
+    if (instances.length === 0) return new Set();
+    const rows: { id: string }[] = await tx.query(
+      `SELECT DISTINCT q.id FROM unnest($2::text[], $3::timestamptz[]) AS q(id, since)
+       WHERE EXISTS (SELECT 1 FROM cloudwatch_log l WHERE l.region = $1 AND l.id = q.id AND l.generated >= q.since
+                       AND l.state NOT IN ('pending', 'running'))`,
+      [region, instances.map((i) => i.id), instances.map((i) => i.since)],
     );
-    return rows.length > 0;
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Entries for one instance, oldest event first. */

@@ -33,10 +33,21 @@ export interface LeaveCause {
 /** What applying a state-change event did. */
 export type EventOutcome = 'updated' | 'removed' | 'out-of-order' | 'absent';
 
-/** SPEC §3's order of events: by time, and within one second by the lifecycle. */
-function isNewer(time: Date, state: string, lastTime: Date, lastState: string): boolean {
-  if (time.getTime() !== lastTime.getTime()) return time.getTime() > lastTime.getTime();
-  return lifecycleRank(state) > lifecycleRank(lastState);
+/** An instance state-change event, as state applies it. */
+export interface StateChange {
+  id: string;
+  state: string;
+  time: Date;
+}
+
+/**
+ * SPEC §3's order of events: by time, and within one second by the lifecycle (the tie rule). The one
+ * place it is decided; `upsertMany` says the same in SQL for rows (adoption), where an equal state
+ * also applies.
+ */
+export function isNewerEvent(event: { time: Date; state: string }, than: { time: Date; state: string }): boolean {
+  if (event.time.getTime() !== than.time.getTime()) return event.time.getTime() > than.time.getTime();
+  return lifecycleRank(event.state) > lifecycleRank(than.state);
 }
 
 const INSTANCES = tableOf(Instance);
@@ -50,7 +61,7 @@ export class InstanceRepository {
   /**
    * Inserts or refreshes one instance and forgets the spot request it fulfilled, in one statement. An
    * existing row carrying a newer event is left as it is, and so is one whose event has the same time
-   * and a later state (the tie rule of `applyEvent`).
+   * and a later state (the tie rule of `applyEvents`).
    */
   async upsert(row: NewInstance, tx?: EntityManager): Promise<void> {
     await this.upsertMany([row], tx);
@@ -75,45 +86,72 @@ export class InstanceRepository {
   }
 
   /**
-   * Applies an instance state-change event to a row in state, under a row lock so that two events for
+   * Applies instance state-change events to the rows in state, under row locks so that two events for
    * one instance are decided one after the other. An event older than the row's `last_event` changes
    * nothing; one of the same time applies only if its state comes later in the lifecycle than the
    * row's (SPEC §3: event times have one-second precision, and a `pending` and its `running` often
    * share one), so a duplicate changes nothing either. A live state updates the row; any other state
-   * removes it. The row lock holds until `tx` ends: the caller's transaction decides what else is
-   * atomic with the event.
+   * removes it. `absent`: no row (left, or never in state). Events of one instance are decided in the
+   * order given, each against what the ones before it left; the outcomes come back in that order.
+   *
+   * A batch's events take one locking read, one update and one removal per distinct event time (the
+   * `terminations` trigger takes the leave time per statement), whatever their number. The row locks
+   * are taken in key order, so two batches sharing instances queue instead of deadlocking; they hold
+   * until `tx` ends: the caller's transaction decides what else is atomic with the events.
    */
-  async applyEvent(
-    region: string,
-    id: string,
-    state: string,
-    eventTime: Date,
-    tx: EntityManager,
-  ): Promise<EventOutcome> {
-    const rows: { last_event: Date; state: string }[] = await tx.query(
-      `SELECT last_event, state FROM instances WHERE region = $1 AND id = $2 FOR UPDATE`,
-      [region, id],
+  async applyEvents(region: string, events: readonly StateChange[], tx: EntityManager): Promise<EventOutcome[]> {
+    if (events.length === 0) return [];
+    const ids = [...new Set(events.map((e) => e.id))].sort();
+    const found: { id: string; last_event: Date; state: string }[] = await tx.query(
+      `SELECT id, last_event, state FROM instances WHERE region = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+      [region, ids],
     );
-    if (rows.length === 0) return 'absent';
-    if (!isNewer(eventTime, state, rows[0].last_event, rows[0].state)) return 'out-of-order';
-    if (isLiveInstanceState(state)) {
+    const rows = new Map(
+      found.map((r) => [r.id, { time: r.last_event, state: r.state, changed: false, removed: false }]),
+    );
+    const outcomes = events.map((e): EventOutcome => {
+      const row = rows.get(e.id);
+      if (!row || row.removed) return 'absent';
+      if (!isNewerEvent(e, row)) return 'out-of-order';
+      Object.assign(row, { time: e.time, state: e.state, changed: true, removed: !isLiveInstanceState(e.state) });
+      return row.removed ? 'removed' : 'updated';
+    });
+    const updated = [...rows].filter(([, r]) => r.changed && !r.removed);
+    if (updated.length > 0) {
       await tx.query(
-        `UPDATE instances SET state = $3, last_event = $4, touched = clock_timestamp() WHERE region = $1 AND id = $2`,
-        [region, id, state, eventTime],
+        `UPDATE instances i SET state = u.state, last_event = u.last_event, touched = clock_timestamp()
+         FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS u(id, state, last_event)
+         WHERE i.region = $1 AND i.id = u.id`,
+        [region, updated.map(([id]) => id), updated.map(([, r]) => r.state), updated.map(([, r]) => r.time)],
       );
-      return 'updated';
     }
-    await this.removeWithCause(region, [id], { at: eventTime }, tx);
-    return 'removed';
+    const leaving = new Map<number, string[]>();
+    for (const [id, r] of rows)
+      if (r.removed) leaving.set(r.time.getTime(), [...(leaving.get(r.time.getTime()) ?? []), id]);
+    for (const [at, left] of leaving) await this.removeWithCause(region, left, { at: new Date(at) }, tx);
+    return outcomes;
+  }
+
+  /** `applyEvents` for one event. */
+  async applyEvent(region: string, id: string, state: string, time: Date, tx: EntityManager): Promise<EventOutcome> {
+    const [outcome] = await this.applyEvents(region, [{ id, state, time }], tx);
+    return outcome;
   }
 
   /**
    * Serialises everything done to one instance because of its events, across replicas, until the
    * transaction ends: also when the instance has no row yet, where a row lock cannot help (a late
-   * `pending` being added while its `terminated` finds nothing to remove).
+   * `pending` being added while its `terminated` finds nothing to remove). Several instances are
+   * locked in one statement, in sorted order, so that two transactions locking overlapping sets (two
+   * consumers, two replicas) wait for each other instead of deadlocking.
    */
-  async lockForEvents(region: string, id: string, tx: EntityManager): Promise<void> {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`instance-events:${region}/${id}`]);
+  async lockForEvents(region: string, ids: string | readonly string[], tx: EntityManager): Promise<void> {
+    const keys = [...new Set(typeof ids === 'string' ? [ids] : ids)].map((id) => `instance-events:${region}/${id}`);
+    if (keys.length === 0) return;
+    // unnest yields the array's order, and each row's lock is taken before the next row is produced.
+    await tx.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, [
+      keys.sort(),
+    ]);
   }
 
   async remove(region: string, id: string, tx?: EntityManager): Promise<boolean> {

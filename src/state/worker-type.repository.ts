@@ -50,21 +50,31 @@ export class WorkerTypeRepository {
    * a few rows per worker type, and exact, since they change in the transactions that change the rows.
    */
   async counts(workerType: string, tx?: EntityManager): Promise<WorkerTypeCounts> {
-    const rows: { bucket: 'pending' | 'running'; type: CountEntry['type']; instanceType: string; count: string }[] =
-      await (tx ?? this.db.manager).query(
-        `SELECT CASE kind WHEN 'instance' THEN state ELSE 'pending' END AS bucket, kind AS type,
-                instance_type AS "instanceType", sum(count) AS count
-           FROM worker_type_counts
-          WHERE worker_type = $1
-            AND (kind = 'instance' AND state IN ('pending', 'running') OR kind = 'spot-request' AND state = 'open')
-          GROUP BY kind, state, instance_type
-         HAVING sum(count) <> 0
-          ORDER BY 1, 2, 3`,
-        [workerType],
-      );
-    const result: WorkerTypeCounts = { pending: [], running: [] };
+    return (await this.countsOf([workerType], tx)).get(workerType)!;
+  }
+
+  /** `counts` of several worker types in one statement (every one asked has an entry, maybe empty). */
+  async countsOf(workerTypes: string[], tx?: EntityManager): Promise<Map<string, WorkerTypeCounts>> {
+    const rows: {
+      workerType: string;
+      bucket: 'pending' | 'running';
+      type: CountEntry['type'];
+      instanceType: string;
+      count: string;
+    }[] = await (tx ?? this.db.manager).query(
+      `SELECT worker_type AS "workerType", CASE kind WHEN 'instance' THEN state ELSE 'pending' END AS bucket,
+              kind AS type, instance_type AS "instanceType", sum(count) AS count
+         FROM worker_type_counts
+        WHERE worker_type = ANY($1)
+          AND (kind = 'instance' AND state IN ('pending', 'running') OR kind = 'spot-request' AND state = 'open')
+        GROUP BY worker_type, kind, state, instance_type
+       HAVING sum(count) <> 0
+        ORDER BY 1, 2, 3, 4`,
+      [workerTypes],
+    );
+    const result = new Map<string, WorkerTypeCounts>(workerTypes.map((wt) => [wt, { pending: [], running: [] }]));
     for (const r of rows) {
-      result[r.bucket].push({ instanceType: r.instanceType, count: Number(r.count), type: r.type });
+      result.get(r.workerType)![r.bucket].push({ instanceType: r.instanceType, count: Number(r.count), type: r.type });
     }
     return result;
   }

@@ -13,8 +13,10 @@ describe('event listener shutdown', () => {
   let h: EventsHarness;
 
   beforeAll(async () => {
-    // Compiled, not started: setup has made the queues, no consumer runs until a test starts an app.
-    h = await createEventsHarness({ init: false });
+    // Compiled, not started: setup has made the queues, no consumer runs until a test starts an app. A
+    // visibility timeout no batch outlasts: with several consumers per queue, a batch slower than 1 s
+    // would be received again by another (at-least-once, harmless) and counted twice below.
+    h = await createEventsHarness({ init: false, env: { SQS_VISIBILITY_TIMEOUT_SECONDS: 30 } });
   });
   afterAll(() => h.close());
 

@@ -55,6 +55,26 @@ describe('worker types in state', () => {
     expect(await workerTypes.counts('nobody-uses-this')).toEqual({ pending: [], running: [] });
   });
 
+  it('counts several worker types in one statement, each as if asked alone', async () => {
+    await h
+      .get(InstanceRepository)
+      .upsertMany([
+        makeInstance({ state: 'running', instanceType: 'm5.large' }),
+        makeInstance({ state: 'pending', instanceType: 'c5.large', workerType: 'other' }),
+      ]);
+    await h.get(SpotRequestRepository).upsertMany([makeSpotRequest({ instanceType: 'm5.large', workerType: 'other' })]);
+    const all = await workerTypes.countsOf(['builder', 'other', 'nobody-uses-this']);
+    expect([...all.keys()]).toEqual(['builder', 'other', 'nobody-uses-this']);
+    for (const [workerType, counts] of all) expect(counts).toEqual(await workerTypes.counts(workerType));
+    expect(all.get('other')).toEqual({
+      pending: [
+        { instanceType: 'c5.large', count: 1, type: 'instance' },
+        { instanceType: 'm5.large', count: 1, type: 'spot-request' },
+      ],
+      running: [],
+    });
+  });
+
   it('gives a worker type its instance and request ids per region', async () => {
     const i1 = makeInstance({ id: 'i-1' });
     const i2 = makeInstance({ id: 'i-2', region: 'us-west-2' });
