@@ -22,7 +22,7 @@ interface Bench {
 /** Every benchmark, in the order the umbrella runs them. A new one is one line here. */
 export const BENCHES: Bench[] = [
   { name: 'reads', load: () => import('./reads') },
-  // perf-ingest converts events-throughput.ts to `run`: then `{ name: 'events-throughput', load: () => import('./events-throughput') },`
+  { name: 'events-throughput', load: () => import('./events-throughput') },
   // perf-tagging writes adoption.ts: then `{ name: 'adoption', load: () => import('./adoption') },`
   { name: 'housekeeping', load: () => import('./housekeeping') },
   { name: 'startup', load: () => import('./startup') },

@@ -26,11 +26,10 @@ interface Run {
   wallMs: number;
   retried503: number;
   failed: string[];
-  ec2Attempts: number;
   throttled: number;
 }
 
-async function counter(metrics: Metrics, name: 'awsCalls' | 'ec2Throttled', operation?: string): Promise<number> {
+async function counter(metrics: Metrics, name: 'ec2Throttled', operation?: string): Promise<number> {
   const values: { labels: Record<string, string | number | undefined>; value: number }[] = (await metrics[name].get())
     .values;
   return values
@@ -46,8 +45,7 @@ async function burst(
   body: (n: number) => object,
 ): Promise<Run> {
   const throttledBefore = await counter(metrics, 'ec2Throttled');
-  const callsBefore = await counter(metrics, 'awsCalls', 'RunInstances');
-  const run: Run = { latenciesMs: [], wallMs: 0, retried503: 0, failed: [], ec2Attempts: 0, throttled: 0 };
+  const run: Run = { latenciesMs: [], wallMs: 0, retried503: 0, failed: [], throttled: 0 };
   const start = performance.now();
   await Promise.all(
     Array.from({ length: count }, async (_, n) => {
@@ -73,8 +71,6 @@ async function burst(
   );
   run.wallMs = performance.now() - start;
   run.throttled = (await counter(metrics, 'ec2Throttled')) - throttledBefore;
-  // awsCalls counts each call once, after its retries: the attempts are calls plus throttled retries.
-  run.ec2Attempts = (await counter(metrics, 'awsCalls', 'RunInstances')) - callsBefore + run.throttled;
   progress(`${label}: done in ${(run.wallMs / 1000).toFixed(1)} s`);
   return run;
 }
@@ -116,9 +112,10 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
           reference: what(clear, 'unthrottled', 99),
           target: { ratio: 5, bound: 'max' },
           note:
-            `${count} launches at once; RunInstances attempts ${clear.ec2Attempts} unthrottled, ${throttled.ec2Attempts} ` +
-            `throttled (${throttled.throttled} throttled, ${throttled.retried503} answered 503 and asked again); both bursts ` +
-            "are paced by EC2's RunInstances bucket (5, +2/s), two calls per launch (DryRun, then the launch)",
+            `${count} launches at once; ${throttled.throttled} calls throttled by the sandbox; 503 answers asked again ` +
+            `after Retry-After: ${clear.retried503} unthrottled, ${throttled.retried503} throttled (a call that would wait ` +
+            'longer than EC2_RATE_LIMIT_MAX_WAIT_MS, 5 s, at the client-side bucket is refused at once); both bursts are ' +
+            "paced by EC2's RunInstances bucket (5, +2/s), two calls per launch (DryRun, then the launch)",
         },
       ],
       notes: failed.length ? [`${failed.length} launches failed: ${failed.slice(0, 3).join('; ')}`] : [],

@@ -20,15 +20,16 @@ export const BENCH_API_CLIENTS = JSON.stringify([
 export const authorized = { Authorization: `Bearer ${BENCH_TOKEN}` };
 
 /**
- * A benchmark's settings: one region, manager `bench`, the bench API client, errors-only logs, no
- * periodic job and no event consumer unless `settings` turn them on.
+ * A benchmark's settings: one region, manager `bench`, the bench API client, no log lines but fatal
+ * ones (a throttling run's expected 503s would drown its figures), no periodic job and no event
+ * consumer unless `settings` turn them on.
  */
 export function benchConfig(databaseUrl: string, settings: Record<string, string> = {}): AppConfig {
   return AppConfig.fromEnv({
     DATABASE_URL: databaseUrl,
     REGIONS: 'us-east-1',
     MANAGER_ID: 'bench',
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: 'fatal',
     RUN_MIGRATIONS: 'false',
     EVENT_LISTENER_ENABLED: 'false',
     SPOT_POLL_ENABLED: 'false',

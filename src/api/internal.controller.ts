@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { JOB_NAMES } from '../config/app-config';
 import {
@@ -77,8 +77,9 @@ export class InternalController {
   @Get('all-state')
   @Endpoint({ operationId: 'allState', summary: 'Every instance and spot request in state', scope: INTERNALS })
   @ApiOkResponse({ type: AllStateDto })
-  allState(): Promise<AllStateDto> {
-    return this.workerTypes.state();
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  allState(): Promise<string> {
+    return this.workerTypes.stateJson();
   }
 
   @Get('sqs-stats')
