@@ -3,6 +3,7 @@ import { ResourceNotFoundError, ServiceUnavailableError } from '../common/errors
 import { AppConfig } from '../config/app-config';
 import { Ec2Gateway, Owned, Terminated } from '../ec2/ec2-gateway.service';
 import { SpotRequestService } from '../resources/spot-requests.service';
+import { TaggingService } from '../resources/tagging.service';
 import { InstanceRepository } from '../state/instance.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { Tx } from '../state/tx.service';
@@ -26,6 +27,7 @@ export class TerminationService {
     private readonly requests: SpotRequestRepository,
     private readonly workerTypes: WorkerTypeRepository,
     private readonly tx: Tx,
+    private readonly tagging: TaggingService,
   ) {}
 
   /**
@@ -61,6 +63,7 @@ export class TerminationService {
           ...fulfilled,
           ...launchedBy,
         ]);
+        await this.tagging.tagBeforeEnding(region, [...instances, ...ec2Instances]);
         const terminated = await this.ec2.terminateInstances(region, instances);
         // One already ending when we asked was not ended by us: EC2's StateReason will say why.
         const [ended, ending] = partition(terminated.terminated, endedByUs);
@@ -155,6 +158,7 @@ export class TerminationService {
       if (await this.ec2.instanceKnown(region, id)) throw notListedYet('instance', region, id);
       return null;
     }
+    await this.tagging.tagBeforeEnding(region, [owned]);
     const { terminated } = await this.ec2.terminateInstances(region, [owned]);
     const change = terminated.find((t) => t.id === id);
     if (!change && (described.ours.length > 0 || this.young(row?.launched))) {

@@ -92,7 +92,12 @@ export class EventHandlerService {
       value: outcome !== 'absent' ? outcome : 'removed',
     }));
     const lookups = events.flatMap((e, i) => (applied[i] === 'absent' && isLiveInstanceState(e.state) ? [i] : []));
-    if (lookups.length > 0) await this.lookUp(region, events, lookups, results);
+    if (lookups.length > 0) {
+      // What was applied is committed: a failure from here on leaves only the lookups for redelivery.
+      await this.lookUp(region, events, lookups, results).catch((err: unknown) => {
+        for (const i of lookups) results[i] = { status: 'rejected', reason: err };
+      });
+    }
     return results;
   }
 

@@ -7,6 +7,7 @@ import { hasResourceTags } from '../ec2/naming';
 import { Job } from '../jobs/job.decorator';
 import { Metrics } from '../metrics/metrics.service';
 import { isWaiting, SpotRequestService } from '../resources/spot-requests.service';
+import { TaggingService } from '../resources/tagging.service';
 import { HousekeepingOutcome } from '../state/entities';
 import { HistoryRepository } from '../state/history.repository';
 import { HousekeepingRepository } from '../state/housekeeping.repository';
@@ -60,6 +61,7 @@ export class HousekeepingService {
     private readonly launchTemplates: LaunchTemplateRepository,
     private readonly history: HistoryRepository,
     private readonly tx: Tx,
+    private readonly tagging: TaggingService,
   ) {}
 
   /**
@@ -266,7 +268,8 @@ export class HousekeepingService {
 
   /**
    * Tags (SPEC §2) every instance, open spot request and attached volume of ours that lacks them,
-   * grouped per worker type. Returns how many resources were tagged.
+   * grouped per worker type, the one way the service tags (which also forgets them from the tagger's
+   * waiting list). Returns how many resources were tagged.
    */
   private async tagUntagged(region: string, scan: RegionScan, signal?: AbortSignal): Promise<number> {
     const managerId = this.config.managerId;
@@ -289,7 +292,7 @@ export class HousekeepingService {
     }
     let tagged = 0;
     for (const [workerType, ids] of byWorkerType) {
-      tagged += (await this.ec2.tag(region, workerType, ids, { signal })).tagged.length;
+      tagged += (await this.tagging.tag(region, workerType, ids, { signal })).tagged.length;
     }
     if (tagged > 0) {
       this.log.log({ msg: 'tagged untagged resources', region, tagged, workerTypes: [...byWorkerType.keys()] });

@@ -110,6 +110,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly taggedResources = new Counter({
+    name: `${PREFIX}tagged_resources_total`,
+    help: 'Resources of ours given the tags of SPEC §2 after they were found untagged, by region and outcome (tagged; gone: EC2 no longer knows it, forgotten; retried: the call failed, tried again later)',
+    labelNames: ['region', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly taggingDelay = new Histogram({
+    name: `${PREFIX}tagging_delay_seconds`,
+    help: 'Time from finding a resource untagged (its adoption) to its tags being put on, by region',
+    labelNames: ['region'] as const,
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers: [this.registry],
+  });
+
   readonly httpRequests = new Counter({
     name: `${PREFIX}http_requests_total`,
     help: 'HTTP requests by method, route and status',

@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { CapacityCooldownRepository } from '../state/capacity-cooldown.repository';
 import { InstanceRepository } from '../state/instance.repository';
 import { JobRunRepository } from '../state/job-run.repository';
+import { PendingTagRepository } from '../state/pending-tag.repository';
 import { SpotRequestRepository } from '../state/spot-request.repository';
 import { Metrics } from './metrics.service';
 
@@ -14,6 +15,7 @@ export class StateMetrics implements OnModuleInit {
     private readonly requests: SpotRequestRepository,
     private readonly cooldowns: CapacityCooldownRepository,
     private readonly runs: JobRunRepository,
+    private readonly pendingTags: PendingTagRepository,
   ) {}
 
   onModuleInit(): void {
@@ -48,6 +50,22 @@ export class StateMetrics implements OnModuleInit {
           counts.set(key, entry);
         }
         for (const c of counts.values()) set({ kind: c.kind, region: c.region, lifecycle: c.lifecycle }, c.n);
+      },
+    );
+    this.metrics.gauge(
+      'resources_awaiting_tags',
+      'Resources of ours found untagged and not tagged yet, by region',
+      ['region'],
+      async (set) => {
+        for (const row of await this.pendingTags.countByRegion()) set({ region: row.region }, row.count);
+      },
+    );
+    this.metrics.gauge(
+      'resources_awaiting_tags_oldest_seconds',
+      'How long the oldest resource still awaiting its tags has waited, by region',
+      ['region'],
+      async (set) => {
+        for (const row of await this.pendingTags.countByRegion()) set({ region: row.region }, row.oldestSeconds);
       },
     );
     this.metrics.gauge(

@@ -1,7 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import * as Sentry from '@sentry/nestjs';
 import type { EntityManager } from 'typeorm';
-import { awsErrorFields } from '../aws/aws-error';
 import { OurInstance } from '../ec2/ec2-rows';
 import { BATCH } from '../ec2/batches';
 import { Ec2Gateway } from '../ec2/ec2-gateway.service';
@@ -9,6 +7,7 @@ import { EventLogRepository } from '../state/event-log.repository';
 import { InstanceRepository, NewInstance } from '../state/instance.repository';
 import { Tx } from '../state/tx.service';
 import { UsageRepository } from '../state/usage.repository';
+import { TaggingService } from './tagging.service';
 
 /** How long a lookup waits for others to share its DescribeInstances call. */
 const WINDOW_MS = 10;
@@ -56,10 +55,11 @@ interface Found {
 type Waiter = { resolve(found: OurInstance | 'foreign' | undefined): void; reject(err: unknown): void };
 
 /**
- * The one way an instance state does not know comes into it (SPEC §4.3, §5): looked up in EC2, tagged if
- * untagged, then, under the instance's event lock and unless an exit of it was logged since, upserted
- * (which forgets its fulfilled spot request) with its AMI's use, in one transaction. The event listener
- * and the spot poller both adopt through here.
+ * The one way an instance state does not know comes into it (SPEC §4.3, §5): looked up in EC2, then,
+ * under the instance's event lock and unless an exit of it was logged since, upserted (which forgets its
+ * fulfilled spot request) with its AMI's use and, when untagged, its record for the tagger (which tags it
+ * after the commit, off this path), in one transaction. The event listener and the spot poller both adopt
+ * through here.
  *
  * Lookups made within a few milliseconds of each other in one region share one DescribeInstances call:
  * a burst of launches brings one event per instance, and EC2's describe bucket would otherwise bound the
@@ -77,6 +77,7 @@ export class InstanceAdoption {
     private readonly instances: InstanceRepository,
     private readonly eventLog: EventLogRepository,
     private readonly usage: UsageRepository,
+    private readonly tagging: TaggingService,
   ) {}
 
   async adopt(region: string, id: string, opts: AdoptOptions): Promise<AdoptionOutcome> {
@@ -121,7 +122,6 @@ export class InstanceAdoption {
         live.push({ index, instance, row, since: since ?? instance.launched, after });
       }
     });
-    await Promise.all(live.map((found) => this.tagIfUntagged(found.instance, opts.signal)));
     const write = async (batch: Found[]): Promise<void> => {
       try {
         const outcomes = await this.tx.run((m) => this.insert(region, batch, opts, m));
@@ -165,6 +165,10 @@ export class InstanceAdoption {
       region,
       fresh.map((f) => f.row.imageId),
       new Date(),
+      m,
+    );
+    await this.tagging.recordUntagged(
+      fresh.map((f) => f.instance),
       m,
     );
     for (const { row, after } of fresh) {
@@ -222,20 +226,6 @@ export class InstanceAdoption {
       }
     } catch (err) {
       for (const waiters of ids.values()) for (const w of waiters) w.reject(err);
-    }
-  }
-
-  /** Tagging is worth doing, not worth losing the adoption over: housekeeping tags what this misses. */
-  private async tagIfUntagged(instance: OurInstance, signal?: AbortSignal): Promise<void> {
-    if (instance.tagged) return;
-    try {
-      await this.ec2.tag(instance.region, instance.workerType, [instance.id, ...instance.volumeIds], { signal });
-    } catch (err) {
-      signal?.throwIfAborted();
-      this.log.warn({ msg: 'tagging an instance failed', instanceId: instance.id, ...awsErrorFields(err) });
-      Sentry.captureException(err, {
-        tags: { region: instance.region, instanceId: instance.id, stage: 'tag-instance' },
-      });
     }
   }
 }

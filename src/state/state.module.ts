@@ -15,6 +15,7 @@ import { JobRunRepository } from './job-run.repository';
 import { LaunchHealthRepository } from './launch-health.repository';
 import { LeaderLock } from './leader-lock.service';
 import { OnDemandPriceRepository } from './on-demand-price.repository';
+import { PendingTagRepository } from './pending-tag.repository';
 import { PoolGuard } from './pool-guard.service';
 import { SpotPriceRepository } from './spot-price.repository';
 import { SpotRequestRepository } from './spot-request.repository';
@@ -50,6 +51,7 @@ const REPOSITORIES = [
   OnDemandPriceRepository,
   LaunchHealthRepository,
   CostRepository,
+  PendingTagRepository,
 ];
 
 /** The state database (SPEC §3): the only module that touches Postgres. */

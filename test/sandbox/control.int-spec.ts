@@ -99,7 +99,9 @@ describe('sandbox control API over HTTP', () => {
     expect(full.body.regions[OTHER_REGION].counts.instances.terminated).toBe(1);
     expect(full.body.clock).toMatchObject({ speed: 0 });
 
+    await h.ec2(OTHER_REGION).send(new DescribeInstancesCommand({}));
     const one = await call('GET', `/state?region=${OTHER_REGION}&limit=1`);
+    expect(one.body.regions[OTHER_REGION].calls).toEqual({ DescribeInstances: 1 });
     expect(Object.keys(one.body.regions)).toEqual([OTHER_REGION]);
     const summary = await call('GET', '/state?summary=true');
     expect(summary.body.regions[REGION]).toEqual({
@@ -111,6 +113,7 @@ describe('sandbox control API over HTTP', () => {
         images: 2,
         launchTemplates: 0,
       },
+      calls: {},
     });
     const limited = await call('GET', `/state?region=${REGION}&limit=1`);
     expect(limited.body.regions[REGION]).toMatchObject({ truncated: true });

@@ -21,6 +21,8 @@ export interface RegionSnapshot {
     images: number;
     launchTemplates: number;
   };
+  /** EC2 requests answered since the last reset, by action (throttled and failed ones too). */
+  calls: Record<string, number>;
   zones?: { name: string; id: string }[];
   instances?: Record<string, unknown>[];
   spotRequests?: Record<string, unknown>[];
@@ -125,6 +127,7 @@ export function describeState(
         images: region.images.size,
         launchTemplates: region.launchTemplates.size,
       },
+      calls: Object.fromEntries(region.calls),
     };
     if (!query.summary) {
       const instances = take(region.instanceOrder.from(-1), limit, instanceJson);

@@ -37,6 +37,7 @@ export class Ec2Api {
       if (!region) {
         throw new Ec2Error('AuthFailure', `The region '${regionName}' is not enabled in this sandbox.`, 401);
       }
+      region.calls.set(action, (region.calls.get(action) ?? 0) + 1);
       if (this.faults.shouldThrottle(action)) throw throttled();
       q.allowOnly(def.params);
       const result = def.handle({ ec2: this.ec2, region, q, faults: this.faults, fingerprint: fingerprint(body) });

@@ -270,6 +270,9 @@ export class RegionState {
   readonly launchTemplates = new Map<string, LaunchTemplate>();
   readonly launchTemplatesByName = new Map<string, LaunchTemplate>();
 
+  /** EC2 requests this region answered since the last reset, by action (refusals and errors too). */
+  readonly calls = new Map<string, number>();
+
   readonly runTokens = new Map<string, IdempotencyRecord>();
   readonly spotTokens = new Map<string, IdempotencyRecord>();
   readonly templateTokens = new Map<string, IdempotencyRecord>();

@@ -7,6 +7,7 @@ import { HousekeepingOutcome } from './housekeeping-outcome.entity';
 import { Instance } from './instance.entity';
 import { JobRun } from './job-run.entity';
 import { OnDemandPrice } from './on-demand-price.entity';
+import { PendingTag } from './pending-tag.entity';
 import { SpotPrice } from './spot-price.entity';
 import { SpotRequest } from './spot-request.entity';
 import { Termination } from './termination.entity';
@@ -28,6 +29,7 @@ export * from './housekeeping-outcome.entity';
 export * from './instance.entity';
 export * from './job-run.entity';
 export * from './on-demand-price.entity';
+export * from './pending-tag.entity';
 export * from './spot-price.entity';
 export * from './spot-request.entity';
 export * from './termination.entity';
@@ -61,4 +63,5 @@ export const ENTITIES = [
   LaunchTemplateRow,
   QuotaCooldown,
   WorkerTypePolicy,
+  PendingTag,
 ];

@@ -9,6 +9,7 @@ import { AddJobLastSucceeded1765300000000 } from './1765300000000-AddJobLastSucc
 import { IndexCloudwatchLogReceived1765300000001 } from './1765300000001-IndexCloudwatchLogReceived';
 import { CreateWorkerTypeCounts1765700000000 } from './1765700000000-CreateWorkerTypeCounts';
 import { AddHousekeepingStoppedKilled1765100000000 } from './1765100000000-AddHousekeepingStoppedKilled';
+import { CreatePendingTags1765900000000 } from './1765900000000-CreatePendingTags';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AddHousekeepingStoppedKilled1765100000000,
   AddJobLastSucceeded1765300000000,
   IndexCloudwatchLogReceived1765300000001,
+  CreatePendingTags1765900000000,
 ];
