@@ -56,6 +56,15 @@ describe('API reads', () => {
     expect(state.body.instances.map((i: { id: string }) => i.id)).toEqual([instance.id]);
     expect(state.body.instances[0]).toMatchObject({ region: 'us-east-1', state: 'running', imageId: instance.imageId });
     expect(state.body.requests.map((r: { id: string }) => r.id)).toEqual([req.id]);
+    // Every field, and each timestamp, as the rows read through the repositories serialize.
+    expect(state.body).toEqual(
+      JSON.parse(
+        JSON.stringify({
+          instances: await h.get(InstanceRepository).list({ workerType: 'builder' }),
+          requests: await h.get(SpotRequestRepository).list({ workerType: 'builder' }),
+        }),
+      ),
+    );
 
     await h.get(TerminationNoticeRepository).record({
       region: instance.region,
