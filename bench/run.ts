@@ -23,7 +23,7 @@ interface Bench {
 export const BENCHES: Bench[] = [
   { name: 'reads', load: () => import('./reads') },
   { name: 'events-throughput', load: () => import('./events-throughput') },
-  // perf-tagging writes adoption.ts: then `{ name: 'adoption', load: () => import('./adoption') },`
+  { name: 'adoption', load: () => import('./adoption') },
   { name: 'housekeeping', load: () => import('./housekeeping') },
   { name: 'startup', load: () => import('./startup') },
   { name: 'throttling', load: () => import('./throttling') },

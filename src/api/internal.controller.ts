@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { JOB_NAMES } from '../config/app-config';
 import {
@@ -77,9 +77,8 @@ export class InternalController {
   @Get('all-state')
   @Endpoint({ operationId: 'allState', summary: 'Every instance and spot request in state', scope: INTERNALS })
   @ApiOkResponse({ type: AllStateDto })
-  @Header('Content-Type', 'application/json; charset=utf-8')
-  allState(): Promise<string> {
-    return this.workerTypes.stateJson();
+  allState(): Promise<AllStateDto> {
+    return this.workerTypes.state();
   }
 
   @Get('sqs-stats')

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Header, Param, Put } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { keyPairNameFor } from '../ec2/naming';
 import { AppConfig } from '../config/app-config';
@@ -61,9 +61,8 @@ export class WorkerTypesController {
   @Endpoint({ operationId: 'workerTypeState', summary: 'Every instance and spot request of the worker type' })
   @ApiParam(WORKER_TYPE_PARAM)
   @ApiOkResponse({ type: WorkerTypeStateDto })
-  @Header('Content-Type', 'application/json; charset=utf-8')
-  state(@Param('workerType', WorkerTypePipe) workerType: string): Promise<string> {
-    return this.workerTypes.stateJson(workerType);
+  state(@Param('workerType', WorkerTypePipe) workerType: string): Promise<WorkerTypeStateDto> {
+    return this.workerTypes.state(workerType);
   }
 
   @Get(':workerType/health')

@@ -1,18 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import { TurnBatch } from '../common/turn-batch';
 import { FailedSpotRequestRepository } from '../state/failed-spot-request.repository';
+import { InstanceRepository } from '../state/instance.repository';
+import { SpotRequestRepository } from '../state/spot-request.repository';
 import { TerminationNoticeRepository } from '../state/termination-notice.repository';
+import { Tx } from '../state/tx.service';
 import { LaunchHealthService } from './launch-health.service';
 import { WorkerTypeRepository } from '../state/worker-type.repository';
-import { toStatsDto, WorkerTypeHealthDto, WorkerTypeStatsDto } from './dto/state.dto';
+import {
+  toInstanceDto,
+  toSpotRequestDto,
+  toStatsDto,
+  WorkerTypeHealthDto,
+  WorkerTypeStateDto,
+  WorkerTypeStatsDto,
+} from './dto/state.dto';
 
 /** What the state database says about worker types. */
 @Injectable()
 export class WorkerTypesService {
   constructor(
     private readonly workerTypes: WorkerTypeRepository,
+    private readonly instances: InstanceRepository,
+    private readonly requests: SpotRequestRepository,
     private readonly notices: TerminationNoticeRepository,
     private readonly failures: FailedSpotRequestRepository,
+    private readonly tx: Tx,
     private readonly launchHealth: LaunchHealthService,
   ) {}
 
@@ -31,14 +44,13 @@ export class WorkerTypesService {
     return toStatsDto(await this.counts.get(workerType));
   }
 
-  /**
-   * Every instance and spot request (of the worker type, or all) as the JSON text of a
-   * WorkerTypeStateDto, written by Postgres in one statement: one snapshot, so an instance fulfilling a
-   * request between the two lists cannot vanish from both; and at fleet scale the service passes one
-   * string on instead of parsing and serializing every row (issue #15).
-   */
-  stateJson(workerType?: string): Promise<string> {
-    return this.workerTypes.stateJson(workerType);
+  /** One snapshot: an instance fulfilling a request between the two lists must not vanish from both. */
+  async state(workerType?: string): Promise<WorkerTypeStateDto> {
+    const { instances, requests } = await this.tx.snapshot(async (m) => ({
+      instances: await this.instances.list({ workerType }, m),
+      requests: await this.requests.list({ workerType }, m),
+    }));
+    return { instances: instances.map(toInstanceDto), requests: requests.map(toSpotRequestDto) };
   }
 
   async health(workerType: string): Promise<WorkerTypeHealthDto> {

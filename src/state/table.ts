@@ -40,11 +40,6 @@ export interface Table<E> {
   primaryKey: string;
   /** Bulk rows of every column but the `omitted` ones (those the statement sets itself, such as `touched`). */
   rows<K extends Property<E> = never>(...omitted: K[]): BulkRows<Omit<E, K>>;
-  /**
-   * `json_build_object(...)` of a row under the entity's property names, its timestamps written as
-   * `JSON.stringify` writes a Date (UTC, milliseconds, `Z`): Postgres renders a row as the API would.
-   */
-  json(): string;
 }
 
 /**
@@ -73,10 +68,6 @@ export function tableOf<E>(entity: new () => E): Table<E> {
       .filter((c) => c.primary)
       .map((c) => c.name)
       .join(', '),
-    json: () =>
-      `json_build_object(${columns
-        .map((c) => `'${c.property}', ${c.type === 'timestamptz' ? utcIso(c.name) : c.name}`)
-        .join(', ')})`,
     rows: (...omitted) => {
       const kept = columns.filter((c) => !(omitted as string[]).includes(c.property));
       const arrays = kept.filter((c) => c.array).map((c) => c.name);
@@ -86,9 +77,6 @@ export function tableOf<E>(entity: new () => E): Table<E> {
     },
   };
 }
-
-/** A timestamptz as `Date.toISOString()` writes it (the microseconds cut as node-postgres cuts them). */
-const utcIso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 function bulkRows<E, Row>(columns: ColumnShape<E>[]): BulkRows<Row> {
   const names = columns.map((c) => c.name);

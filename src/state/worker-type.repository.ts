@@ -1,12 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Instance } from './entities/instance.entity';
-import { SpotRequest } from './entities/spot-request.entity';
-import { tableOf } from './table';
-
-const INSTANCES = tableOf(Instance);
-const SPOT_REQUESTS = tableOf(SpotRequest);
 
 export interface CountEntry {
   instanceType: string;
@@ -100,24 +94,6 @@ export class WorkerTypeRepository {
           ORDER BY 1, 2, 3`,
       );
     return rows.map((r) => ({ ...r, count: Number(r.count) }));
-  }
-
-  /**
-   * Every instance and spot request (of one worker type, or all), ordered by region and id, as the JSON
-   * text `{"instances": [...], "requests": [...]}` with each row under its entity's property names.
-   * Postgres writes the JSON: thousands of rows cost the service one string instead of parsing every
-   * row and date and serializing them again. One statement, so both lists are of one snapshot.
-   */
-  async stateJson(workerType?: string, tx?: EntityManager): Promise<string> {
-    const where = workerType === undefined ? '' : 'WHERE worker_type = $1';
-    const [row]: { body: string }[] = await (tx ?? this.db.manager).query(
-      `SELECT json_build_object(
-                'instances', coalesce((SELECT json_agg(${INSTANCES.json()} ORDER BY region, id) FROM instances ${where}), '[]'),
-                'requests', coalesce((SELECT json_agg(${SPOT_REQUESTS.json()} ORDER BY region, id) FROM spot_requests ${where}), '[]')
-              )::text AS body`,
-      workerType === undefined ? [] : [workerType],
-    );
-    return row.body;
   }
 
   /** Ids of a worker type's instances and spot requests, per region that has any. */

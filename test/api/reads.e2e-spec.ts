@@ -56,9 +56,7 @@ describe('API reads', () => {
     expect(state.body.instances.map((i: { id: string }) => i.id)).toEqual([instance.id]);
     expect(state.body.instances[0]).toMatchObject({ region: 'us-east-1', state: 'running', imageId: instance.imageId });
     expect(state.body.requests.map((r: { id: string }) => r.id)).toEqual([req.id]);
-    // Postgres writes this JSON: every field, and each timestamp, as the rows read through the repositories
-    // serialize (a Date's ISO string, milliseconds).
-    expect(state.headers['content-type']).toMatch(/^application\/json/);
+    // Every field, and each timestamp, as the rows read through the repositories serialize.
     expect(state.body).toEqual(
       JSON.parse(
         JSON.stringify({

@@ -53,13 +53,18 @@ describe('event listener shutdown', () => {
 
     const second = await start();
     try {
+      // A long poll the first service cut short at close may still have been answered by the queue: its
+      // messages are in flight, unseen by us, and come back only after their visibility timeout.
+      const redelivery = 30_000 + 15_000;
       await waitFor(
         async () => (await h.instances.list({ workerType: 'many' })).length,
         (n) => n === COUNT,
+        redelivery,
       );
       await waitFor(
         () => h.queueDepth(),
         (d) => d.visible + d.inFlight === 0,
+        redelivery,
       );
       // Nothing the first service committed came back: its batches were deleted before it stopped.
       expect(handled(second)).toEqual({ 'state-change/added': COUNT - rows });
@@ -67,5 +72,5 @@ describe('event listener shutdown', () => {
     } finally {
       await second.close();
     }
-  });
+  }, 120_000);
 });

@@ -332,13 +332,13 @@ describe("a worker type's state", () => {
 
   it('is read on one snapshot: a request fulfilled between its two lists is in exactly one of them', async () => {
     await h.get(SpotRequestRepository).upsert(makeSpotRequest({ id: 'sir-1' }));
-    // The fulfilment commits while the read waits for the spot_requests table.
+    // The fulfilment commits while the read waits for the spot_requests table, after it read the instances.
     const writer = new Client({ connectionString: h.db.url });
     await writer.connect();
     try {
       await writer.query('BEGIN');
       await writer.query('LOCK TABLE spot_requests IN ACCESS EXCLUSIVE MODE');
-      const read = module.get(WorkerTypesService).stateJson('builder');
+      const read = module.get(WorkerTypesService).state('builder');
       for (;;) {
         const [waiting]: { n: number }[] = (
           await writer.query(
@@ -355,10 +355,7 @@ describe("a worker type's state", () => {
       );
       await writer.query(`DELETE FROM spot_requests WHERE id = 'sir-1'`);
       await writer.query('COMMIT');
-      const { instances, requests } = JSON.parse(await read) as {
-        instances: { id: string }[];
-        requests: { id: string }[];
-      };
+      const { instances, requests } = await read;
       expect([...instances.map((i) => i.id), ...requests.map((r) => r.id)]).toHaveLength(1);
     } finally {
       await writer.end();

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { LAUNCH_ENDPOINTS, LAUNCH_OUTCOMES } from '../../state/entities';
+import { Instance, LAUNCH_ENDPOINTS, LAUNCH_OUTCOMES, SpotRequest } from '../../state/entities';
 import { CountEntry, WorkerTypeCounts } from '../../state/worker-type.repository';
 
 export class CountEntryDto {
@@ -190,4 +190,31 @@ export const toCountEntryDto = (e: CountEntry): CountEntryDto => ({
 export const toStatsDto = (c: WorkerTypeCounts): WorkerTypeStatsDto => ({
   pending: c.pending.map(toCountEntryDto),
   running: c.running.map(toCountEntryDto),
+});
+
+export const toInstanceDto = (i: Instance): InstanceDto => ({
+  region: i.region,
+  id: i.id,
+  workerType: i.workerType,
+  az: i.az,
+  instanceType: i.instanceType,
+  state: i.state,
+  spotRequestId: i.spotRequestId,
+  imageId: i.imageId,
+  launched: i.launched,
+  lastEvent: i.lastEvent,
+  touched: i.touched,
+});
+
+export const toSpotRequestDto = (r: SpotRequest): SpotRequestDto => ({
+  region: r.region,
+  id: r.id,
+  workerType: r.workerType,
+  az: r.az,
+  instanceType: r.instanceType,
+  state: r.state,
+  status: r.status,
+  imageId: r.imageId,
+  created: r.created,
+  touched: r.touched,
 });
