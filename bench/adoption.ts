@@ -9,7 +9,7 @@ import { keyPairNameFor, resourceTags } from '../src/ec2/naming';
 import { Sandbox, startSandbox } from '../src/sandbox';
 import { createDataSource } from '../src/state/data-source';
 import { emptyTables } from '../test/support/tables';
-import { BenchResult, printResult } from './support/report';
+import { BenchResult, runIfMain } from './support/report';
 
 /**
  * Adoption of untagged instances vs tagged ones (issue #15): in one run, N instances of one worker type
@@ -170,11 +170,4 @@ export async function run(args: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') })
-    .then(printResult)
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
-}
+runIfMain(module, run);

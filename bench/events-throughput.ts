@@ -23,7 +23,7 @@ import { keyPairNameFor, resourceTags } from '../src/ec2/naming';
 import { EventCounters } from '../src/event-listener/event-counters.service';
 import { createDataSource } from '../src/state/data-source';
 import { emptyTables } from '../test/support/tables';
-import { BenchResult, Comparison, printResult } from './support/report';
+import { BenchResult, Comparison, runIfMain } from './support/report';
 import { spawnSandbox } from './support/sandbox';
 
 /**
@@ -442,11 +442,4 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') })
-    .then(printResult)
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
-}
+runIfMain(module, run);

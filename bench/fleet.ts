@@ -5,7 +5,7 @@ import { startSandbox } from '../src/sandbox';
 import { InstanceRepository } from '../src/state/instance.repository';
 import { benchDatabase } from './support/database';
 import { perSecond, progress, sleep } from './support/measure';
-import { BenchResult, printResult } from './support/report';
+import { BenchResult, runIfMain } from './support/report';
 import { authorized, benchConfig, startHttpService } from './support/service';
 
 /**
@@ -132,9 +132,4 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, run);

@@ -23,7 +23,7 @@ import { NewSpotRequest, SpotRequestRepository } from '../src/state/spot-request
 import { emptyTables } from '../test/support/tables';
 import { benchDatabase } from './support/database';
 import { progress, timed } from './support/measure';
-import { BenchResult, Comparison, printResult } from './support/report';
+import { BenchResult, Comparison, runIfMain } from './support/report';
 
 /**
  * One housekeeping sweep (SPEC §6) over 8 regions at fleet scale against the SDK paging floor: the time
@@ -300,9 +300,4 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, run);

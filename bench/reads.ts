@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { benchDatabase } from './support/database';
 import { load, LoadResult, loadTogether } from './support/load';
 import { progress, sleep } from './support/measure';
-import { BenchResult, Comparison, printResult } from './support/report';
+import { BenchResult, Comparison, runIfMain } from './support/report';
 import { BENCH_API_CLIENTS, spawnCompiledService } from './support/service';
 
 /**
@@ -200,9 +200,4 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, run);

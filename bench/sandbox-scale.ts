@@ -1,7 +1,7 @@
 import { DescribeInstancesCommand, EC2Client, Filter, paginateDescribeInstances } from '@aws-sdk/client-ec2';
 import { startSandbox } from '../src/sandbox';
 import { mib, percentiles, timed } from './support/measure';
-import { BenchResult, Comparison, printResult } from './support/report';
+import { BenchResult, Comparison, runIfMain } from './support/report';
 
 /**
  * Sandbox at fleet scale: seeds 100,000 instances (quick: 10,000) into one region through the control
@@ -100,9 +100,4 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, run);

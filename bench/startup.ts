@@ -7,7 +7,7 @@ import { Sandbox, startSandbox } from '../src/sandbox';
 import { ServiceProcess, spawnService } from '../test/support/service-process';
 import { benchDatabase } from './support/database';
 import { percentile, progress, sleep } from './support/measure';
-import { BenchResult, Comparison, printResult } from './support/report';
+import { BenchResult, Comparison, runIfMain } from './support/report';
 import { BENCH_API_CLIENTS, freePort, spawnCompiledService } from './support/service';
 
 /**
@@ -190,9 +190,4 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, run);

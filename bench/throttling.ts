@@ -4,7 +4,7 @@ import { Metrics } from '../src/metrics/metrics.service';
 import { startSandbox } from '../src/sandbox';
 import { benchDatabase } from './support/database';
 import { percentile, progress, sleep } from './support/measure';
-import { BenchResult, printResult } from './support/report';
+import { BenchResult, runIfMain } from './support/report';
 import { authorized, benchConfig, startHttpService } from './support/service';
 
 /**
@@ -127,9 +127,4 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   }
 }
 
-if (require.main === module) {
-  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+runIfMain(module, run);

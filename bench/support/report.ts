@@ -64,3 +64,15 @@ export function formatResult(r: BenchResult): string {
 export function printResult(r: BenchResult): void {
   process.stdout.write(`${formatResult(r)}\n`);
 }
+
+/**
+ * A benchmark file run directly (`npx ts-node bench/<name>.ts [--quick]`) runs its `run` and prints its
+ * figures; imported by the umbrella, it does nothing.
+ */
+export function runIfMain(mod: NodeModule, run: (args: { quick: boolean }) => Promise<BenchResult>): void {
+  if (require.main !== mod) return;
+  run({ quick: process.argv.includes('--quick') }).then(printResult, (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
