@@ -4,12 +4,11 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
 import { AppConfig } from '../src/config/app-config';
-import { resolveDatabase } from '../src/database';
 import { keyPairNameFor, resourceTags } from '../src/ec2/naming';
 import { Sandbox, startSandbox } from '../src/sandbox';
-import { createDataSource } from '../src/state/data-source';
-import { emptyTables } from '../test/support/tables';
 import { BenchResult, runIfMain } from './support/report';
+import { benchDatabase } from './support/database';
+import { benchConfig } from './support/service';
 
 /**
  * Adoption of untagged instances vs tagged ones (issue #15): in one run, N instances of one worker type
@@ -105,28 +104,17 @@ async function phase(
 export async function run(args: { quick: boolean }): Promise<BenchResult> {
   const given = require.main === module ? process.argv.slice(2).find((a) => /^\d+$/.test(a)) : undefined;
   const count = given ? Number(given) : args.quick ? 300 : 2000;
-  const base = AppConfig.fromEnv({
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-    DATA_DIR: '.data/bench-adoption',
-    REGIONS: REGION,
-    MANAGER_ID: 'bench',
-    LOG_LEVEL: 'error',
-    SQS_WAIT_TIME_SECONDS: '1',
-    SPOT_POLL_ENABLED: 'false',
-    HOUSEKEEPING_ENABLED: 'false',
-    PRICING_ENABLED: 'false',
-    TERMINATION_REASONS_ENABLED: 'false',
-  });
-  const database = await resolveDatabase(base, () => undefined);
-  const url = database.config.databaseUrl!;
-  const migrations = createDataSource(url, 1);
-  await migrations.initialize();
-  await migrations.runMigrations({ transaction: 'each' });
-  await emptyTables(migrations);
-  await migrations.destroy();
+  const database = await benchDatabase('adoption');
+  const url = database.url;
 
   const sandbox = await startSandbox({ regions: [REGION], clockSpeed: 0 });
-  const config = database.config.withEndpoints(sandbox.endpoints);
+  const config = benchConfig(url, {
+    DATA_DIR: '.data/bench-adoption',
+    REGIONS: REGION,
+    LOG_LEVEL: 'error',
+    EVENT_LISTENER_ENABLED: 'true',
+    SQS_WAIT_TIME_SECONDS: '1',
+  }).withEndpoints(sandbox.endpoints);
   const db = new Client({ connectionString: url });
   await db.connect();
   try {

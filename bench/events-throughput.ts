@@ -17,13 +17,11 @@ import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
-import { AppConfig } from '../src/config/app-config';
-import { resolveDatabase } from '../src/database';
 import { keyPairNameFor, resourceTags } from '../src/ec2/naming';
 import { EventCounters } from '../src/event-listener/event-counters.service';
-import { createDataSource } from '../src/state/data-source';
-import { emptyTables } from '../test/support/tables';
 import { BenchResult, Comparison, runIfMain } from './support/report';
+import { benchDatabase } from './support/database';
+import { benchConfig } from './support/service';
 import { spawnSandbox } from './support/sandbox';
 
 /**
@@ -223,30 +221,19 @@ const envelope = (id: string, state: string, time: number): string =>
 export async function run({ quick }: { quick: boolean }): Promise<BenchResult> {
   const count = quick ? 1000 : 5000;
   const lagSeconds = quick ? 5 : 20;
-  const base = AppConfig.fromEnv({
-    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-    ...(process.env.SQS_CONSUMERS_PER_QUEUE ? { SQS_CONSUMERS_PER_QUEUE: process.env.SQS_CONSUMERS_PER_QUEUE } : {}),
-    DATA_DIR: '.data/bench-events',
-    REGIONS: REGION,
-    MANAGER_ID: 'bench',
-    LOG_LEVEL: 'error',
-    SQS_WAIT_TIME_SECONDS: '1',
-    SPOT_POLL_ENABLED: 'false',
-    HOUSEKEEPING_ENABLED: 'false',
-    PRICING_ENABLED: 'false',
-    TERMINATION_REASONS_ENABLED: 'false',
-  });
-  const database = await resolveDatabase(base, quiet);
-  const url = database.config.databaseUrl!;
-  const migrations = createDataSource(url, 1);
-  await migrations.initialize();
-  await migrations.runMigrations({ transaction: 'each' });
-  await emptyTables(migrations);
-  await migrations.destroy();
+  const database = await benchDatabase('events');
+  const url = database.url;
 
   // Its own process, as AWS is another server in production: the service's Node thread is the service's.
   const sandbox = await spawnSandbox([REGION], ['--clock-speed', '0']);
-  const config = database.config.withEndpoints(sandbox.endpoints);
+  const config = benchConfig(url, {
+    ...(process.env.SQS_CONSUMERS_PER_QUEUE ? { SQS_CONSUMERS_PER_QUEUE: process.env.SQS_CONSUMERS_PER_QUEUE } : {}),
+    DATA_DIR: '.data/bench-events',
+    REGIONS: REGION,
+    LOG_LEVEL: 'error',
+    EVENT_LISTENER_ENABLED: 'true',
+    SQS_WAIT_TIME_SECONDS: '1',
+  }).withEndpoints(sandbox.endpoints);
   const consumers = config.sqsConsumersPerQueue;
   const sqs = new SQSClient({ region: REGION, endpoint: sandbox.endpoints.sqs, credentials: CREDENTIALS });
   const db = new Client({ connectionString: url });
